@@ -1,0 +1,27 @@
+"""Writing audit entries: one call per user action, success or failure."""
+
+from audit.models import AuditEntry
+
+_DETAIL_LIMIT = 4000
+
+
+def record(
+    user,
+    action: str,
+    *,
+    target_type: str,
+    target_id: str = "",
+    target_name: str = "",
+    ok: bool = True,
+    detail: str = "",
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        user=user if getattr(user, "pk", None) else None,
+        username=getattr(user, "username", "") or "anonymous",
+        action=action,
+        target_type=target_type,
+        target_id=target_id[:128],
+        target_name=target_name[:255],
+        outcome=AuditEntry.Outcome.OK if ok else AuditEntry.Outcome.FAILED,
+        detail=detail[:_DETAIL_LIMIT],
+    )

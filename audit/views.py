@@ -1,0 +1,19 @@
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from audit.models import AuditEntry
+
+
+@permission_required("audit.view_auditentry", raise_exception=True)
+def entry_list(request):
+    entries = AuditEntry.objects.all()
+    query = request.GET.get("q", "").strip()
+    if query:
+        entries = (
+            entries.filter(username__icontains=query)
+            | entries.filter(target_name__icontains=query)
+            | entries.filter(action__icontains=query)
+        )
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "audit/entry_list.html", {"page": page, "query": query})

@@ -1,0 +1,46 @@
+"""What pages receive when a container changes: its sidebar item and table row, rendered once."""
+
+import asyncio
+
+from django.template.loader import render_to_string
+
+from dockerweb import gateway
+
+# Container actions that change what the sidebar and table show (exec_*, attach… don't).
+STATE_ACTIONS = {
+    "create",
+    "start",
+    "restart",
+    "stop",
+    "die",
+    "kill",
+    "pause",
+    "unpause",
+    "rename",
+    "update",
+    "oom",
+    "health_status",
+}
+
+
+def container_payload(summary) -> dict:
+    return {
+        "type": "container",
+        "id": summary.id,
+        "name": summary.name,
+        "state": summary.state,
+        "sidebar": render_to_string("containers/_sidebar_item.html", {"c": summary}),
+        "row": render_to_string("containers/_row.html", {"c": summary}),
+    }
+
+
+async def describe_container_event(event) -> dict | None:
+    action = event.action.split(":", 1)[0]
+    if action == "destroy":
+        return {"type": "container", "id": event.id, "action": action, "removed": True}
+    if action not in STATE_ACTIONS:
+        return None
+    summary = await asyncio.to_thread(gateway.containers.get_summary, event.id)
+    if summary is None:  # gone again before we looked
+        return {"type": "container", "id": event.id, "action": action, "removed": True}
+    return {**container_payload(summary), "action": action}

@@ -1,0 +1,19 @@
+from django.db import models
+
+
+class Container(models.Model):
+    """Not stored: containers live in the engine. This model only carries the permissions
+    that roles are built from (assign them to groups in the admin)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_container", "Can see containers, their settings and logs"),
+            ("operate_container", "Can start, stop, restart, pause and kill containers"),
+            ("create_container", "Can run new containers"),
+            ("remove_container", "Can remove containers"),
+        ]
+
+    def __str__(self) -> str:
+        return "container"

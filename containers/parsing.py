@@ -1,0 +1,170 @@
+"""Parsers for the run form's line-based fields (env, labels, ports, volumes).
+
+Each returns clean values or raises ValidationError naming the line and what is wrong,
+so the user fixes the form before anything reaches the engine.
+"""
+
+import ipaddress
+import re
+
+from django.core.exceptions import ValidationError
+
+from dockerweb.gateway.types import PortSpec, VolumeSpec
+
+ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
+# The engine's rule for container and volume names.
+OBJECT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+def _lines(text: str):
+    """(line number, stripped line), skipping blanks and # comments."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
+def parse_key_values(text: str, *, what: str, key_re: re.Pattern) -> dict[str, str]:
+    """`KEY=VALUE` lines → dict; the value may be empty or contain `=`."""
+    values: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
+    errors = []
+    for number, line in _lines(text):
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep:
+            errors.append(f"Line {number}: “{line}” needs the form KEY=VALUE.")
+        elif not key_re.match(key):
+            errors.append(f"Line {number}: “{key}” is not a valid {what} name.")
+        elif key in first_seen:
+            errors.append(f"Line {number}: {key} is already set on line {first_seen[key]}.")
+        else:
+            first_seen[key] = number
+            values[key] = value
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def parse_env(text: str) -> tuple[str, ...]:
+    values = parse_key_values(text, what="variable", key_re=ENV_KEY_RE)
+    return tuple(f"{key}={value}" for key, value in values.items())
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    return parse_key_values(text, what="label", key_re=LABEL_KEY_RE)
+
+
+def _port_number(value: str, number: int, role: str) -> int:
+    if not value.isdigit():
+        raise ValidationError(f"Line {number}: {role} port “{value}” is not a number.")
+    port = int(value)
+    if not 1 <= port <= 65535:
+        raise ValidationError(f"Line {number}: {role} port {port} is outside 1–65535.")
+    return port
+
+
+def _split_host_ip(line: str, number: int) -> tuple[str, str]:
+    """Take a leading host IP off `[ip:]host:container`: IPv6 comes in brackets."""
+    if line.startswith("["):
+        end = line.find("]:")
+        if end < 0:
+            raise ValidationError(
+                f"Line {number}: an IPv6 address needs the form [addr]:host:container."
+            )
+        ip, rest = line[1:end], line[end + 2 :]
+    elif line.count(":") == 2:
+        ip, rest = line.split(":", 1)
+    else:
+        return "", line
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise ValidationError(f"Line {number}: “{ip}” is not an IP address.") from None
+    return ip, rest
+
+
+def parse_ports(text: str) -> tuple[PortSpec, ...]:
+    """Lines of `[ip:]host:container[/proto]`, or `container[/proto]` for an engine-chosen port."""
+    specs: list[PortSpec] = []
+    errors = []
+    taken: dict[tuple, int] = {}
+    for number, line in _lines(text):
+        try:
+            body, _, protocol = line.partition("/")
+            protocol = protocol.lower() or "tcp"
+            if protocol not in PROTOCOLS:
+                raise ValidationError(
+                    f"Line {number}: protocol “{protocol}” must be tcp, udp or sctp."
+                )
+            host_ip, body = _split_host_ip(body, number)
+            if ":" in body:
+                host, container = body.split(":", 1)
+                host_port = _port_number(host, number, "Host")
+            else:
+                host_port, container = None, body
+                if host_ip:
+                    raise ValidationError(f"Line {number}: give a host port after the IP address.")
+            container_port = _port_number(container, number, "Container")
+            if host_port is not None:
+                key = (host_ip or "*", host_port, protocol)
+                if key in taken:
+                    raise ValidationError(
+                        f"Line {number}: host port {host_port}/{protocol} is already used on line {taken[key]}."
+                    )
+                taken[key] = number
+            specs.append(PortSpec(container_port, protocol, host_port, host_ip))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    return tuple(specs)
+
+
+def parse_volumes(text: str) -> tuple[VolumeSpec, ...]:
+    """Lines of `name:/path[:ro|rw]` (a named volume) or `/path` (an anonymous one)."""
+    specs: list[VolumeSpec] = []
+    errors = []
+    destinations: dict[str, int] = {}
+    for number, line in _lines(text):
+        parts = line.split(":")
+        mode = "rw"
+        if len(parts) > 1 and parts[-1] in ("ro", "rw"):
+            mode = parts.pop()
+        if len(parts) == 1:
+            name, destination = "", parts[0]
+        elif len(parts) == 2:
+            name, destination = parts
+        else:
+            errors.append(f"Line {number}: “{line}” needs the form name:/path[:ro] or /path.")
+            continue
+        if name.startswith(("/", ".", "~")):
+            errors.append(
+                f"Line {number}: “{name}” is a host path. Bind mounts of host folders are not "
+                "allowed from this form; use a named volume."
+            )
+            continue
+        if name and not OBJECT_NAME_RE.match(name):
+            errors.append(
+                f"Line {number}: volume name “{name}” may only contain letters, digits, _ . - "
+                "and must be at least 2 characters."
+            )
+            continue
+        if not destination.startswith("/") or destination == "/" or ".." in destination.split("/"):
+            errors.append(
+                f"Line {number}: the container path “{destination}” must be an absolute path below /."
+            )
+            continue
+        destination = destination.rstrip("/") or "/"
+        if destination in destinations:
+            errors.append(
+                f"Line {number}: {destination} is already mounted on line {destinations[destination]}."
+            )
+            continue
+        destinations[destination] = number
+        specs.append(VolumeSpec(destination=destination, name=name, read_only=mode == "ro"))
+    if errors:
+        raise ValidationError(errors)
+    return tuple(specs)

@@ -1,0 +1,32 @@
+from django.urls import path, register_converter
+
+from containers import views
+
+
+class ContainerRefConverter:
+    """A container id or name, as the engine accepts them."""
+
+    regex = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ContainerRefConverter, "container")
+
+app_name = "containers"
+urlpatterns = [
+    path("", views.container_list, name="list"),
+    path("sidebar/", views.sidebar, name="sidebar"),
+    path("new/", views.container_run, name="run"),
+    path("<container:container_id>/", views.container_logs, name="logs"),
+    path("<container:container_id>/overview/", views.container_overview, name="overview"),
+    path("<container:container_id>/inspect/", views.container_inspect, name="inspect"),
+    path("<container:container_id>/header/", views.container_header, name="header"),
+    path("<container:container_id>/logs/download/", views.logs_download, name="logs-download"),
+    path("<container:container_id>/remove/", views.container_remove, name="remove"),
+    path("<container:container_id>/<str:action>/", views.container_action, name="action"),
+]

@@ -1,0 +1,282 @@
+"""Container pages: the table, a container's tabs, its lifecycle actions and the run form."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import get_valid_filename
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.records import record
+from containers.forms import RunContainerForm
+from dockerweb import gateway
+from dockerweb.engine_errors import report_engine_error
+from dockerweb.htmx import is_partial
+from dockerweb.threads import ThreadedIterator
+
+VIEW = "containers.view_container"
+OPERATE = "containers.operate_container"
+CREATE = "containers.create_container"
+REMOVE = "containers.remove_container"
+
+
+def _listing(request, *, running_only: bool = False) -> list:
+    try:
+        return gateway.containers.list_containers(running_only=running_only)
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        return []
+
+
+def _inspect_or_404(request, container_id: str):
+    """The container's details; None (with the banner) when the engine is down."""
+    try:
+        return gateway.containers.inspect_container(container_id)
+    except gateway.NotFound:
+        raise Http404(f"No container {container_id} on this engine.") from None
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        return None
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def container_list(request):
+    running_only = request.GET.get("state") == "running"
+    query = request.GET.get("q", "").strip()
+    everything = _listing(request)
+    rows = [c for c in everything if c.is_running] if running_only else everything
+    if query:
+        needle = query.lower()
+        rows = [c for c in rows if needle in c.name.lower() or needle in c.image.lower()]
+    context = {
+        "sidebar_containers": everything,
+        "rows": rows,
+        "query": query,
+        "running_only": running_only,
+    }
+    if is_partial(request):
+        return render(request, "containers/_table_body.html", context)
+    return render(request, "containers/list.html", context)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def sidebar(request):
+    """The sidebar list alone, for pages that catch up after the engine or socket came back."""
+    return render(
+        request, "containers/_sidebar_list.html", {"sidebar_containers": _listing(request)}
+    )
+
+
+def _detail_page(request, container_id: str, tab: str):
+    container = _inspect_or_404(request, container_id)
+    context = {"sidebar_containers": _listing(request), "container": container, "tab": tab}
+    if container is not None and tab == "logs":
+        context["log_tail"] = settings.LOG_TAIL_DEFAULT
+    if container is not None and tab == "inspect":
+        context["inspect_json"] = json.dumps(container.raw, indent=2, sort_keys=True)
+    return render(request, f"containers/detail_{tab}.html", context)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def container_logs(request, container_id):
+    return _detail_page(request, container_id, "logs")
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def container_overview(request, container_id):
+    return _detail_page(request, container_id, "overview")
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def container_inspect(request, container_id):
+    return _detail_page(request, container_id, "inspect")
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def container_header(request, container_id):
+    """The name, state and action buttons, re-fetched when the container's state changes."""
+    container = _inspect_or_404(request, container_id)
+    return render(request, "containers/_header.html", {"container": container})
+
+
+# Lifecycle actions: verb → (gateway call, past tense for the message).
+ACTIONS = {
+    "start": (gateway.containers.start, "Started"),
+    "stop": (gateway.containers.stop, "Stopped"),
+    "restart": (gateway.containers.restart, "Restarted"),
+    "pause": (gateway.containers.pause, "Paused"),
+    "unpause": (gateway.containers.unpause, "Resumed"),
+    "kill": (gateway.containers.kill, "Killed"),
+}
+
+
+@require_POST
+@permission_required(OPERATE, raise_exception=True)
+def container_action(request, container_id, action):
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    call, done = ACTIONS[action]
+    name = request.POST.get("name", container_id[:12])
+    try:
+        call(container_id)
+    except gateway.GatewayError as exc:
+        record(
+            request.user,
+            f"container.{action}",
+            target_type="container",
+            target_id=container_id,
+            target_name=name,
+            ok=False,
+            detail=str(exc),
+        )
+        report_engine_error(request, exc)
+        if isinstance(exc, gateway.EngineUnavailable):
+            messages.error(request, str(exc))
+    else:
+        record(
+            request.user,
+            f"container.{action}",
+            target_type="container",
+            target_id=container_id,
+            target_name=name,
+        )
+        messages.success(request, f"{done} {name}.")
+    return redirect(_back(request, container_id))
+
+
+def _back(request, container_id: str) -> str:
+    """Where an action returns to: the page it was made from, if it is one of ours."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return reverse("containers:logs", args=[container_id])
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(REMOVE, raise_exception=True)
+def container_remove(request, container_id):
+    """GET: say what will be lost and ask; POST: remove."""
+    container = _inspect_or_404(request, container_id)
+    if request.method == "POST":
+        remove_volumes = request.POST.get("remove_volumes") == "on"
+        name = container.name if container else container_id[:12]
+        try:
+            gateway.containers.remove(container_id, force=True, volumes=remove_volumes)
+        except gateway.GatewayError as exc:
+            record(
+                request.user,
+                "container.remove",
+                target_type="container",
+                target_id=container_id,
+                target_name=name,
+                ok=False,
+                detail=str(exc),
+            )
+            messages.error(request, f"Could not remove {name}: {exc}")
+            return redirect("containers:remove", container_id)
+        record(
+            request.user,
+            "container.remove",
+            target_type="container",
+            target_id=container_id,
+            target_name=name,
+            detail="with its anonymous volumes" if remove_volumes else "",
+        )
+        messages.success(request, f"Removed {name}.")
+        return redirect("containers:list")
+    context = {"sidebar_containers": _listing(request), "container": container}
+    if container is not None:
+        context["anonymous_volumes"] = [m for m in container.mounts if m.anonymous]
+    return render(request, "containers/remove.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(CREATE, raise_exception=True)
+def container_run(request):
+    """The "New container" form."""
+    form = RunContainerForm(request.POST or None, initial={"image": request.GET.get("image", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.check_against_engine():
+                spec = form.run_spec()
+                container_id = gateway.containers.run_container(
+                    spec, extra_labels={"dockerweb.created-by": request.user.get_username()}
+                )
+                record(
+                    request.user,
+                    "container.run",
+                    target_type="container",
+                    target_id=container_id,
+                    target_name=spec.name,
+                    detail=f"image {spec.image}",
+                )
+                messages.success(
+                    request, f"Started {spec.name or container_id[:12]} from {spec.image}."
+                )
+                return redirect("containers:logs", container_id)
+        except gateway.EngineUnavailable as exc:
+            report_engine_error(request, exc)
+            form.add_error(None, str(exc))
+        except gateway.GatewayError as exc:
+            form.add_engine_error(exc)
+            record(
+                request.user,
+                "container.run",
+                target_type="container",
+                target_name=form.cleaned_data.get("name", ""),
+                ok=False,
+                detail=str(exc),
+            )
+    try:
+        local_images = gateway.images.list_image_references()
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        local_images = []
+    context = {"form": form, "local_images": local_images, "sidebar_containers": _listing(request)}
+    return render(request, "containers/run.html", context, status=200 if not form.errors else 400)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def logs_download(request, container_id):
+    """The whole log as a text file, streamed (never held in memory)."""
+    container = _inspect_or_404(request, container_id)
+    if container is None:
+        return redirect("containers:logs", container_id)
+    timestamps = request.GET.get("timestamps") == "1"
+    try:
+        stream = gateway.logs.open_log_stream(
+            container.id, tail=None, follow=False, timestamps=timestamps, tty=container.tty
+        )
+    except gateway.GatewayError as exc:
+        messages.error(request, f"Could not read the log: {exc}")
+        return redirect("containers:logs", container_id)
+
+    async def body():
+        lines = ThreadedIterator(
+            stream.text(), stream.close, name=f"log-download-{container.short_id}"
+        )
+        try:
+            async for _stream, text in lines:
+                yield text.encode()
+        finally:
+            lines.close()
+            await asyncio.to_thread(lines.thread.join, 5)
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    filename = get_valid_filename(f"{container.name}-{stamp}.log")
+    response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DockerwebConfig(AppConfig):
+    name = "dockerweb"
+    verbose_name = "dockerweb"

@@ -1,0 +1,112 @@
+"""Typed readers for settings that come from the environment.
+
+Each helper fails loudly (ImproperlyConfigured naming the variable and the bad value)
+instead of silently falling back, so a typo in a deployment shows up at start-up.
+"""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_docker_host(name: str = "DOCKER_HOST") -> str:
+    """DOCKER_HOST as the docker CLI reads it: unix://, tcp://, ssh:// or npipe://."""
+    raw = env_str(name, "unix:///var/run/docker.sock")
+    if not raw:
+        return "unix:///var/run/docker.sock"
+    if "://" not in raw:
+        raise ImproperlyConfigured(
+            f"{name} must be a URL such as unix:///var/run/docker.sock or tcp://host:2375, got {raw!r}"
+        )
+    scheme = raw.split("://", 1)[0]
+    if scheme not in {"unix", "tcp", "ssh", "http", "https", "npipe"}:
+        raise ImproperlyConfigured(f"{name} has an unsupported scheme {scheme!r}: {raw!r}")
+    return raw
+
+
+def env_url(name: str, schemes: set[str]) -> str:
+    raw = env_str(name)
+    if raw and raw.split("://", 1)[0] not in schemes:
+        raise ImproperlyConfigured(f"{name} must start with one of {sorted(schemes)}, got {raw!r}")
+    return raw
+
+
+def data_dir(name: str, default: Path) -> Path:
+    path = Path(env_str(name) or default).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}: cannot create {path}: {exc}") from exc
+    return path
+
+
+def persistent_secret_key(directory: Path) -> str:
+    """A random key generated once and kept (mode 0600) in the data directory."""
+    from django.core.management.utils import get_random_secret_key
+
+    key_file = directory / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = get_random_secret_key()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process (e.g. migrate beside daphne) won the race
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

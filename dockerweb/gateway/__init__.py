@@ -1,0 +1,31 @@
+"""The one door to the Docker engine.
+
+Only this package imports `docker`. Callers get plain dataclasses and the errors in
+`errors.py`; every public function's docstring names what it raises.
+"""
+
+from . import containers, events, images, logs
+from .client import engine_address, reset
+from .errors import (
+    Conflict,
+    EngineError,
+    EngineUnavailable,
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+)
+
+__all__ = [
+    "Conflict",
+    "EngineError",
+    "EngineUnavailable",
+    "GatewayError",
+    "InvalidRequest",
+    "NotFound",
+    "containers",
+    "engine_address",
+    "events",
+    "images",
+    "logs",
+    "reset",
+]

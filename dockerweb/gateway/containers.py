@@ -1,0 +1,318 @@
+"""Containers: listing, inspecting, lifecycle and creation."""
+
+import contextlib
+import shlex
+from datetime import UTC, datetime
+
+import docker.errors
+import docker.types
+
+from .client import api, translate_errors
+from .errors import GatewayError, NotFound
+from .types import (
+    ALL_INTERFACES,
+    ContainerDetail,
+    ContainerSummary,
+    MountInfo,
+    NetworkAttachment,
+    PublishedPort,
+    RunSpec,
+    parse_engine_time,
+)
+
+# Volumes the portal creates for a run carry this label, so a failed run removes only them.
+CREATED_FOR_RUN_LABEL = "dockerweb.created-for"
+
+
+def _summary(item: dict) -> ContainerSummary:
+    names = item.get("Names") or [""]
+    ports = tuple(
+        sorted(
+            (
+                PublishedPort(
+                    container_port=p.get("PrivatePort", 0),
+                    protocol=p.get("Type", "tcp"),
+                    host_ip=p.get("IP", ""),
+                    host_port=p.get("PublicPort"),
+                )
+                for p in item.get("Ports") or ()
+            ),
+            key=lambda p: (p.container_port, p.protocol, p.host_ip),
+        )
+    )
+    return ContainerSummary(
+        id=item["Id"],
+        name=names[0].lstrip("/"),
+        image=item.get("Image", ""),
+        command=item.get("Command", ""),
+        created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
+        state=item.get("State", ""),
+        status=item.get("Status", ""),
+        ports=_dedupe_dual_stack(ports),
+        labels=item.get("Labels") or {},
+    )
+
+
+def _dedupe_dual_stack(ports: tuple[PublishedPort, ...]) -> tuple[PublishedPort, ...]:
+    # The engine lists a port published on all interfaces twice (0.0.0.0 and ::).
+    seen, kept = set(), []
+    for port in ports:
+        key = (
+            port.container_port,
+            port.protocol,
+            port.host_port,
+            port.host_ip in ALL_INTERFACES,
+        )
+        if port.host_ip in ALL_INTERFACES and key in seen:
+            continue
+        seen.add(key)
+        kept.append(port)
+    return tuple(kept)
+
+
+def list_containers(*, all: bool = True, running_only: bool = False) -> list[ContainerSummary]:
+    """Every container, newest first, from one GET /containers/json.
+
+    Raises EngineUnavailable, EngineError.
+    """
+    filters = {"status": ["running"]} if running_only else None
+    with translate_errors():
+        items = api().containers(all=all and not running_only, filters=filters)
+    return [_summary(item) for item in items]
+
+
+def get_summary(container_id: str) -> ContainerSummary | None:
+    """One container's listing row (by full id), or None if it no longer exists.
+
+    Raises EngineUnavailable, EngineError.
+    """
+    with translate_errors():
+        items = api().containers(all=True, filters={"id": [container_id]})
+    return _summary(items[0]) if items else None
+
+
+def name_in_use(name: str) -> bool:
+    """Whether a container already has exactly this name. Raises EngineUnavailable."""
+    with translate_errors():
+        items = api().containers(all=True, filters={"name": [f"^/{name}$"]})
+    return bool(items)
+
+
+def _split_env(entry: str) -> tuple[str, str]:
+    key, _, value = entry.partition("=")
+    return key, value
+
+
+def _detail(doc: dict) -> ContainerDetail:
+    config = doc.get("Config") or {}
+    state = doc.get("State") or {}
+    host_config = doc.get("HostConfig") or {}
+    network_settings = doc.get("NetworkSettings") or {}
+    policy = host_config.get("RestartPolicy") or {}
+    policy_name = policy.get("Name") or "no"
+    if policy_name == "on-failure" and policy.get("MaximumRetryCount"):
+        policy_name = f"on-failure:{policy['MaximumRetryCount']}"
+    ports = []
+    for key, bindings in sorted((network_settings.get("Ports") or {}).items()):
+        port, _, proto = key.partition("/")
+        for binding in bindings or [None]:
+            ports.append(
+                PublishedPort(
+                    container_port=int(port),
+                    protocol=proto or "tcp",
+                    host_ip=(binding or {}).get("HostIp", ""),
+                    host_port=int(binding["HostPort"])
+                    if binding and binding.get("HostPort")
+                    else None,
+                )
+            )
+    mounts = tuple(
+        MountInfo(
+            type=m.get("Type", ""),
+            destination=m.get("Destination", ""),
+            source=m.get("Source", ""),
+            name=m.get("Name", ""),
+            read_only=not m.get("RW", True),
+            # An anonymous volume's name is its 64-hex id.
+            anonymous=m.get("Type") == "volume" and len(m.get("Name", "")) == 64,
+        )
+        for m in doc.get("Mounts") or ()
+    )
+    networks = tuple(
+        NetworkAttachment(
+            name=name,
+            ip_address=net.get("IPAddress", ""),
+            gateway=net.get("Gateway", ""),
+            aliases=tuple(a for a in net.get("Aliases") or () if not doc["Id"].startswith(a)),
+        )
+        for name, net in sorted((network_settings.get("Networks") or {}).items())
+    )
+    exit_code = state.get("ExitCode")
+    return ContainerDetail(
+        id=doc["Id"],
+        name=doc.get("Name", "").lstrip("/"),
+        image=config.get("Image", ""),
+        image_id=doc.get("Image", ""),
+        command=tuple(config.get("Cmd") or ()),
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        created=parse_engine_time(doc.get("Created")),
+        state=state.get("Status", ""),
+        started_at=parse_engine_time(state.get("StartedAt")),
+        finished_at=parse_engine_time(state.get("FinishedAt")),
+        exit_code=exit_code if state.get("Status") in ("exited", "dead") else None,
+        error=state.get("Error", ""),
+        restart_policy=policy_name,
+        tty=bool(config.get("Tty")),
+        ports=_dedupe_dual_stack(tuple(ports)),
+        mounts=mounts,
+        networks=networks,
+        labels=config.get("Labels") or {},
+        env=tuple(_split_env(e) for e in config.get("Env") or ()),
+        raw=doc,
+    )
+
+
+def inspect_container(container_id: str) -> ContainerDetail:
+    """Everything the engine knows of one container (id or name).
+
+    Raises NotFound, EngineUnavailable, EngineError.
+    """
+    with translate_errors():
+        return _detail(api().inspect_container(container_id))
+
+
+def start(container_id: str) -> None:
+    """Raises NotFound, EngineError (e.g. its port is taken), EngineUnavailable."""
+    with translate_errors():
+        api().start(container_id)
+
+
+def stop(container_id: str, timeout: int = 10) -> None:
+    """Stop gracefully (SIGTERM, then SIGKILL after `timeout` s). Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        api().stop(container_id, timeout=timeout)
+
+
+def restart(container_id: str, timeout: int = 10) -> None:
+    """Raises NotFound, EngineError, EngineUnavailable."""
+    with translate_errors():
+        api().restart(container_id, timeout=timeout)
+
+
+def pause(container_id: str) -> None:
+    """Raises NotFound, Conflict (not running), EngineUnavailable."""
+    with translate_errors():
+        api().pause(container_id)
+
+
+def unpause(container_id: str) -> None:
+    """Raises NotFound, Conflict (not paused), EngineUnavailable."""
+    with translate_errors():
+        api().unpause(container_id)
+
+
+def kill(container_id: str) -> None:
+    """Send SIGKILL. Raises NotFound, Conflict (not running), EngineUnavailable."""
+    with translate_errors():
+        api().kill(container_id)
+
+
+def remove(container_id: str, *, force: bool = False, volumes: bool = False) -> None:
+    """Remove the container (`force` kills it first; `volumes` also drops its anonymous volumes).
+
+    Raises NotFound, Conflict (running without force), EngineUnavailable.
+    """
+    with translate_errors():
+        api().remove_container(container_id, force=force, v=volumes)
+
+
+def command_text(command: tuple[str, ...]) -> str:
+    return shlex.join(command)
+
+
+def run_container(spec: RunSpec, *, extra_labels: dict[str, str] | None = None) -> str:
+    """Create and start a container; returns its id.
+
+    All or nothing: if creating or starting fails, the container and any named volume
+    created for it are removed again before the error is raised.
+    Raises NotFound (image), Conflict (name in use), EngineError (port taken…),
+    InvalidRequest, EngineUnavailable.
+    """
+    client = api()
+    labels = {**spec.labels, **(extra_labels or {})}
+    created_volumes: list[str] = []
+    container_id = None
+    try:
+        with translate_errors():
+            created_volumes = _create_missing_volumes(client, spec, labels)
+            port_bindings: dict[str, list] = {}
+            for port in spec.ports:
+                key = f"{port.container_port}/{port.protocol}"
+                binding = (port.host_ip, port.host_port) if port.host_ip else port.host_port
+                port_bindings.setdefault(key, []).append(binding)
+            mounts = [
+                docker.types.Mount(
+                    target=v.destination,
+                    source=v.name or None,
+                    type="volume",
+                    read_only=v.read_only,
+                )
+                for v in spec.volumes
+            ]
+            restart_policy = None
+            if spec.restart_policy != "no":
+                restart_policy = {"Name": spec.restart_policy}
+                if spec.restart_policy == "on-failure":
+                    restart_policy["MaximumRetryCount"] = spec.restart_max_retries
+            host_config = client.create_host_config(
+                port_bindings=port_bindings or None,
+                mounts=mounts or None,
+                restart_policy=restart_policy,
+                auto_remove=spec.auto_remove,
+            )
+            created = client.create_container(
+                image=spec.image,
+                command=list(spec.command) or None,
+                name=spec.name or None,
+                environment=list(spec.env) or None,
+                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                labels=labels,
+                host_config=host_config,
+            )
+            container_id = created["Id"]
+            client.start(container_id)
+        return container_id
+    except GatewayError:
+        _undo_run(client, container_id, created_volumes)
+        raise
+
+
+def _create_missing_volumes(client, spec: RunSpec, labels: dict[str, str]) -> list[str]:
+    created = []
+    for volume in spec.volumes:
+        if not volume.name:
+            continue
+        try:
+            client.inspect_volume(volume.name)
+        except docker.errors.NotFound:
+            client.create_volume(
+                volume.name, labels={**labels, CREATED_FOR_RUN_LABEL: spec.name or spec.image}
+            )
+            created.append(volume.name)
+    return created
+
+
+def _undo_run(client, container_id: str | None, volumes: list[str]) -> None:
+    # Best effort: the engine may be the reason we failed; the original error matters more.
+    if container_id:
+        with contextlib.suppress(Exception):
+            client.remove_container(container_id, force=True, v=True)
+    for name in volumes:
+        with contextlib.suppress(Exception):
+            client.remove_volume(name)
+
+
+def ensure_exists(container_id: str) -> None:
+    """Raises NotFound if the container is gone."""
+    if get_summary(container_id) is None:
+        raise NotFound(f"No such container: {container_id}")

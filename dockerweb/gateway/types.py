@@ -1,0 +1,157 @@
+"""Plain dataclasses the gateway returns: no docker-py objects leave this package."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def parse_engine_time(value: str | None) -> datetime | None:
+    """The engine's RFC 3339 times (nanoseconds, 'Z'); its zero time means 'never'."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    text = value.rstrip("Z")
+    if "." in text:
+        head, frac = text.split(".", 1)
+        text = f"{head}.{frac[:6]}"
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+# Host IPs meaning "published on every interface" (IPv4 and IPv6).
+ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104 - compared with, never bound
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPort:
+    container_port: int
+    protocol: str
+    host_ip: str = ""
+    host_port: int | None = None
+
+    @property
+    def is_published(self) -> bool:
+        return self.host_port is not None
+
+    def __str__(self) -> str:
+        if self.host_port is None:
+            return f"{self.container_port}/{self.protocol}"
+        ip = f"{self.host_ip}:" if self.host_ip and self.host_ip not in ALL_INTERFACES else ""
+        return f"{ip}{self.host_port}→{self.container_port}/{self.protocol}"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSummary:
+    """One row of the engine's container listing (GET /containers/json)."""
+
+    id: str
+    name: str
+    image: str
+    command: str
+    created: datetime
+    state: str  # created, running, paused, restarting, removing, exited, dead
+    status: str  # the engine's human text: "Up 3 minutes", "Exited (0) 2 hours ago"
+    ports: tuple[PublishedPort, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in ("running", "restarting")
+
+
+@dataclass(frozen=True, slots=True)
+class MountInfo:
+    type: str  # volume, bind, tmpfs
+    destination: str
+    source: str = ""
+    name: str = ""  # volume name for type=volume
+    read_only: bool = False
+    anonymous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkAttachment:
+    name: str
+    ip_address: str = ""
+    gateway: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerDetail:
+    """What `docker inspect` says of one container, plus the raw document for the Inspect tab."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    command: tuple[str, ...]
+    entrypoint: tuple[str, ...]
+    created: datetime | None
+    state: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    exit_code: int | None
+    error: str
+    restart_policy: str
+    tty: bool
+    ports: tuple[PublishedPort, ...]
+    mounts: tuple[MountInfo, ...]
+    networks: tuple[NetworkAttachment, ...]
+    labels: dict[str, str]
+    env: tuple[tuple[str, str], ...]
+    raw: dict
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in ("running", "restarting")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    """One message of the engine's events stream."""
+
+    type: str  # container, image, volume, network…
+    action: str  # start, die, destroy, health_status: healthy…
+    id: str
+    attributes: dict[str, str]
+    time_nano: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    container_port: int
+    protocol: str = "tcp"
+    host_port: int | None = None  # None: the engine picks a free port
+    host_ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSpec:
+    destination: str
+    name: str = ""  # empty: an anonymous volume
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """Everything the "New container" form can ask for, already validated."""
+
+    image: str
+    name: str = ""
+    command: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    ports: tuple[PortSpec, ...] = ()
+    volumes: tuple[VolumeSpec, ...] = ()
+    restart_policy: str = "no"
+    restart_max_retries: int = 0
+    auto_remove: bool = False
+    labels: dict[str, str] = field(default_factory=dict)

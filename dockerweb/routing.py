@@ -1,0 +1,11 @@
+"""Every websocket route of the portal, in one list (the security test walks it)."""
+
+from django.urls import path
+
+from containers.routing import websocket_urlpatterns as container_routes
+from dockerweb.consumers import LiveStateConsumer
+
+websocket_urlpatterns = [
+    path("ws/live/", LiveStateConsumer.as_asgi(), name="ws-live"),
+    *container_routes,
+]

@@ -1,0 +1,150 @@
+"""Django settings for dockerweb, read from the environment (see README's settings table)."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from dockerweb.env import (
+    data_dir,
+    env_bool,
+    env_docker_host,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    persistent_secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Everything the portal writes (SQLite database, generated secret key) lives here.
+DATA_DIR = data_dir("DOCKERWEB_DATA_DIR", BASE_DIR / "var")
+
+SECRET_KEY = env_str("DOCKERWEB_SECRET_KEY") or persistent_secret_key(DATA_DIR)
+DEBUG = env_bool("DOCKERWEB_DEBUG", False)
+ALLOWED_HOSTS = env_list("DOCKERWEB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DOCKERWEB_CSRF_TRUSTED_ORIGINS", [])
+
+# The engine, addressed the way the docker CLI does (TLS via DOCKER_TLS_VERIFY/DOCKER_CERT_PATH).
+DOCKER_HOST = env_docker_host("DOCKER_HOST")
+# Seconds for ordinary engine calls; streams (logs, events) never time out.
+DOCKER_TIMEOUT = env_float("DOCKERWEB_DOCKER_TIMEOUT", 10.0, minimum=0.5)
+
+# Log viewer: lines sent on open, and the most lines the browser keeps on screen.
+LOG_TAIL_DEFAULT = env_int("DOCKERWEB_LOG_TAIL", 1000, minimum=0, maximum=1_000_000)
+LOG_LINES_KEPT = env_int("DOCKERWEB_LOG_LINES_KEPT", 10_000, minimum=100, maximum=1_000_000)
+
+INSTALLED_APPS = [
+    "daphne",  # first, so `runserver` serves websockets too
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "dockerweb",
+    "audit",
+    "containers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Deny by default: every view needs a logged-in user unless marked @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dockerweb.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dockerweb.context_processors.portal",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "dockerweb.asgi.application"
+WSGI_APPLICATION = None
+
+# SQLite in the data directory needs no server and suits a team portal's small write load;
+# DATABASE_URL (postgres://…) switches to PostgreSQL for larger installs.
+DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "pgsql", "sqlite"})
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+    if DATABASE_URL
+    else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATA_DIR / "dockerweb.sqlite3",
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
+
+# In-memory channel layer for one process; REDIS_URL for several (e.g. behind a balancer).
+REDIS_URL = env_url("REDIS_URL", {"redis", "rediss", "unix"})
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+    if REDIS_URL
+    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "containers:list"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TZ", "UTC") or "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+# Static files are served from the finders (app dirs, static/, django-htmx's bundled htmx),
+# so there is no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("DOCKERWEB_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"daphne": {"level": "WARNING"}, "docker": {"level": "WARNING"}},
+}

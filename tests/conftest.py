@@ -1,0 +1,229 @@
+"""Shared fixtures: the real engine, the test image, a real portal served by Daphne, Chromium."""
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import engine as eng
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = "admin-test-password-1"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(items):
+    # pytest-playwright leaves an event loop running, which breaks async tests after it:
+    # browser tests go last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def wait_for(
+    condition, *, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"
+):
+    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def docker_api():
+    """A docker-py client for arranging and checking engine state in tests."""
+    client = eng.api()
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - say clearly what is missing
+        pytest.exit(
+            f"No Docker engine at DOCKER_HOST ({exc}). `make test` starts one.", returncode=3
+        )
+    yield client
+    eng.remove_test_resources(client)
+    try:
+        client.remove_image(eng.TEST_IMAGE, force=True)
+    except Exception:  # noqa: BLE001, S110 - already gone
+        pass
+
+
+@pytest.fixture(scope="session")
+def test_image(docker_api):
+    return eng.build_test_image(docker_api)
+
+
+@pytest.fixture
+def make_container(docker_api, test_image):
+    """make_container(command=..., name=..., **create kwargs) → inspect dict; removed after the test."""
+    created = []
+
+    def make(
+        command=("sleep", "3600"), *, start=True, name=None, labels=None, host_config=None, **kwargs
+    ):
+        container = docker_api.create_container(
+            test_image,
+            command=list(command) if command else None,
+            name=name or eng.unique_name(),
+            labels={**eng.TEST_LABELS, **(labels or {})},
+            host_config=docker_api.create_host_config(**(host_config or {})),
+            **kwargs,
+        )
+        created.append(container["Id"])
+        if start:
+            docker_api.start(container["Id"])
+        return docker_api.inspect_container(container["Id"])
+
+    yield make
+    for container_id in created:
+        try:
+            docker_api.remove_container(container_id, force=True, v=True)
+        except Exception:  # noqa: BLE001, S110 - the test removed it itself
+            pass
+
+
+@dataclass
+class Portal:
+    """The real portal (Daphne, HTTP + websockets) in a subprocess with its own data dir."""
+
+    url: str
+    data_dir: Path
+    env: dict = field(repr=False)
+    admin_password: str = ADMIN_PASSWORD
+
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1]
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    def create_user(self, username: str, password: str, permissions: tuple[str, ...] = ()) -> None:
+        """A non-admin user with the given `app.codename` permissions."""
+        code = (
+            "from django.contrib.auth.models import User, Permission\n"
+            f"u, _ = User.objects.get_or_create(username={username!r})\n"
+            f"u.set_password({password!r}); u.save()\n"
+            f"for p in {list(permissions)!r}:\n"
+            "    app, codename = p.split('.')\n"
+            "    u.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))\n"
+        )
+        self.manage("shell", "-c", code)
+
+    def session(self, username: str = "admin", password: str | None = None) -> requests.Session:
+        """A requests session logged in through the real login form."""
+        http = requests.Session()
+        page = http.get(f"{self.url}/login/", timeout=10)
+        page.raise_for_status()
+        response = http.post(
+            f"{self.url}/login/",
+            data={
+                "username": username,
+                "password": password or self.admin_password,
+                "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{self.url}/login/"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        assert "sessionid" in http.cookies, "login failed"
+        return http
+
+
+def start_portal(data_dir: Path, extra_env: dict | None = None) -> tuple[Portal, subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dockerweb.settings",
+        "DOCKERWEB_DATA_DIR": str(data_dir),
+        "DOCKERWEB_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **(extra_env or {}),
+    }
+    portal = Portal(url="", data_dir=data_dir, env=env)
+    portal.manage("migrate", "--noinput")
+    portal.manage("ensure_admin")
+    port = eng.free_port()
+    portal.url = f"http://127.0.0.1:{port}"
+    log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "dockerweb.asgi:application",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def answering():
+        if process.poll() is not None:
+            raise AssertionError(f"daphne exited: {(data_dir / 'daphne.log').read_text()[-2000:]}")
+        try:
+            return requests.get(f"{portal.url}/login/", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_for(answering, timeout=30, message="daphne to serve")
+    return portal, process
+
+
+def stop_portal(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def portal(docker_api, test_image, tmp_path_factory):
+    started, process = start_portal(tmp_path_factory.mktemp("portal"))
+    yield started
+    stop_portal(process)
+
+
+# -- Chromium (pytest-playwright) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+def login(page, portal: Portal, username: str = "admin", password: str | None = None) -> None:
+    page.goto(f"{portal.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password or portal.admin_password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture
+def admin_page(page, portal):
+    """A Chromium page logged in as admin."""
+    page.set_default_timeout(10_000)
+    login(page, portal)
+    return page

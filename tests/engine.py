@@ -1,0 +1,128 @@
+"""Test helpers for the real Docker engine: a tiny image, labelled resources, free ports.
+
+Everything a test creates carries TEST_LABELS (unique per test session) and is removed
+at the end of the session; nothing else on the engine is touched.
+"""
+
+import io
+import os
+import shutil
+import socket
+import tarfile
+import uuid
+
+import docker
+
+SESSION = uuid.uuid4().hex[:10]
+LABEL_KEY = "dockerweb.test"
+TEST_LABELS = {LABEL_KEY: SESSION}
+TEST_IMAGE = "dockerweb-test/busybox:1"
+BUSYBOX_APPLETS = (
+    "sh",
+    "echo",
+    "sleep",
+    "cat",
+    "seq",
+    "yes",
+    "head",
+    "tail",
+    "printf",
+    "ls",
+    "true",
+    "false",
+    "env",
+    "httpd",
+    "nc",
+    "wc",
+    "date",
+    "mkdir",
+    "rm",
+    "touch",
+    "id",
+    "ps",
+    "kill",
+    "hostname",
+    "nslookup",
+    "ping",
+    "wget",
+    "grep",
+    "sed",
+    "awk",
+    "tr",
+    "dd",
+    "test",
+    "[",
+)
+
+
+def api() -> docker.APIClient:
+    return docker.APIClient(
+        base_url=os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), version="auto"
+    )
+
+
+def _busybox_path() -> str:
+    for candidate in ("/usr/bin/busybox", "/bin/busybox"):
+        if os.path.exists(candidate):
+            return candidate
+    found = shutil.which("busybox")
+    if not found:
+        raise RuntimeError(
+            "busybox-static is needed for the test image (apt-get install busybox-static)"
+        )
+    return found
+
+
+def build_test_image(client: docker.APIClient) -> str:
+    """A ~2 MB image from busybox-static: no registry or internet needed."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(_busybox_path(), arcname="bin/busybox")
+        for applet in BUSYBOX_APPLETS:
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "busybox"
+            tar.addfile(link)
+        for folder in ("tmp", "www", "data", "etc"):
+            info = tarfile.TarInfo(folder)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if folder == "tmp" else 0o755
+            tar.addfile(info)
+    repository, tag = TEST_IMAGE.split(":")
+    client.import_image_from_data(
+        buffer.getvalue(),
+        repository=repository,
+        tag=tag,
+        changes=[f"LABEL {LABEL_KEY}={SESSION}", 'CMD ["sh"]', "ENV PATH=/bin"],
+    )
+    return TEST_IMAGE
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unique_name(prefix: str = "dwt") -> str:
+    return f"{prefix}-{SESSION}-{uuid.uuid4().hex[:6]}"
+
+
+def remove_test_resources(client: docker.APIClient) -> None:
+    """Remove every container, volume and network this session created."""
+    label_filter = {"label": [f"{LABEL_KEY}={SESSION}"]}
+    for item in client.containers(all=True, filters=label_filter):
+        try:
+            client.remove_container(item["Id"], force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+    for volume in client.volumes(filters=label_filter).get("Volumes") or []:
+        try:
+            client.remove_volume(volume["Name"], force=True)
+        except docker.errors.APIError:
+            pass
+    for network in client.networks(filters=label_filter):
+        try:
+            client.remove_network(network["Id"])
+        except docker.errors.APIError:
+            pass
