@@ -2,8 +2,7 @@
 
 import asyncio
 
-from django.template.loader import render_to_string
-
+from containers import rendering
 from dockerweb import gateway
 
 # Container actions that change what the sidebar and table show (exec_*, attach… don't).
@@ -29,8 +28,8 @@ def container_payload(summary) -> dict:
         "id": summary.id,
         "name": summary.name,
         "state": summary.state,
-        "sidebar": render_to_string("containers/_sidebar_item.html", {"c": summary}),
-        "row": render_to_string("containers/_row.html", {"c": summary}),
+        "sidebar": rendering.sidebar_item(summary),
+        "row": rendering.table_row(summary),
     }
 
 

@@ -1,7 +1,6 @@
 """Containers: listing, inspecting, lifecycle and creation."""
 
 import contextlib
-import shlex
 from datetime import UTC, datetime
 
 import docker.errors
@@ -224,10 +223,6 @@ def remove(container_id: str, *, force: bool = False, volumes: bool = False) -> 
     """
     with translate_errors():
         api().remove_container(container_id, force=force, v=volumes)
-
-
-def command_text(command: tuple[str, ...]) -> str:
-    return shlex.join(command)
 
 
 def run_container(spec: RunSpec, *, extra_labels: dict[str, str] | None = None) -> str:

@@ -1,5 +1,6 @@
 """Plain dataclasses the gateway returns: no docker-py objects leave this package."""
 
+import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -109,6 +110,11 @@ class ContainerDetail:
     @property
     def short_id(self) -> str:
         return self.id[:12]
+
+    @property
+    def command_line(self) -> str:
+        """Entrypoint and command as a shell would need them typed (quoted)."""
+        return shlex.join(self.entrypoint + self.command)
 
     @property
     def is_running(self) -> bool:
