@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from audit.models import AuditEntry
+from containers.views import sidebar_context
 
 
 @permission_required("audit.view_auditentry", raise_exception=True)
@@ -16,4 +17,5 @@ def entry_list(request):
             | entries.filter(action__icontains=query)
         )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/entry_list.html", {"page": page, "query": query})
+    context = {"page": page, "query": query, **sidebar_context(request)}
+    return render(request, "audit/entry_list.html", context)

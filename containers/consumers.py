@@ -114,6 +114,7 @@ class ContainerLogsConsumer(AsyncWebsocketConsumer):
                         timestamps=self.timestamps,
                         tty=container.tty,
                     )
+                    self.stream = stream  # from here on, disconnect() closes it
                     await self.send_json(
                         {
                             "type": "stream",

@@ -9,7 +9,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from dockerweb.gateway.types import PortSpec, VolumeSpec
+from dockerweb.gateway.types import ALL_INTERFACES, PortSpec, VolumeSpec
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
@@ -86,11 +86,20 @@ def _split_host_ip(line: str, number: int) -> tuple[str, str]:
     return ip, rest
 
 
+def _addresses_overlap(a: str, b: str) -> bool:
+    """Whether two host IPs of a binding would clash ("" is every interface, both families)."""
+    if a == b or not a or not b:
+        return True
+    if a in ALL_INTERFACES or b in ALL_INTERFACES:
+        return ipaddress.ip_address(a).version == ipaddress.ip_address(b).version
+    return False
+
+
 def parse_ports(text: str) -> tuple[PortSpec, ...]:
     """Lines of `[ip:]host:container[/proto]`, or `container[/proto]` for an engine-chosen port."""
     specs: list[PortSpec] = []
     errors = []
-    taken: dict[tuple, int] = {}
+    taken: dict[tuple[int, str], list[tuple[str, int]]] = {}
     for number, line in _lines(text):
         try:
             body, _, protocol = line.partition("/")
@@ -109,12 +118,14 @@ def parse_ports(text: str) -> tuple[PortSpec, ...]:
                     raise ValidationError(f"Line {number}: give a host port after the IP address.")
             container_port = _port_number(container, number, "Container")
             if host_port is not None:
-                key = (host_ip or "*", host_port, protocol)
-                if key in taken:
-                    raise ValidationError(
-                        f"Line {number}: host port {host_port}/{protocol} is already used on line {taken[key]}."
-                    )
-                taken[key] = number
+                # 8080:80 and 127.0.0.1:8080:81 clash on the host just as two 8080:80 do.
+                earlier = taken.setdefault((host_port, protocol), [])
+                for other_ip, other_line in earlier:
+                    if _addresses_overlap(host_ip, other_ip):
+                        raise ValidationError(
+                            f"Line {number}: host port {host_port}/{protocol} is already used on line {other_line}."
+                        )
+                earlier.append((host_ip, number))
             specs.append(PortSpec(container_port, protocol, host_port, host_ip))
         except ValidationError as exc:
             errors.extend(exc.messages)
@@ -155,6 +166,13 @@ def parse_volumes(text: str) -> tuple[VolumeSpec, ...]:
         if not destination.startswith("/") or destination == "/" or ".." in destination.split("/"):
             errors.append(
                 f"Line {number}: the container path “{destination}” must be an absolute path below /."
+            )
+            continue
+        if not name and mode == "ro":
+            # The engine refuses it ("must not set ReadOnly mode when using anonymous volumes").
+            errors.append(
+                f"Line {number}: an anonymous volume can't be read-only (it starts empty); "
+                "name it (name:/path:ro) or drop :ro."
             )
             continue
         destination = destination.rstrip("/") or "/"

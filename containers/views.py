@@ -66,6 +66,14 @@ def container_list(request):
     return render(request, "containers/list.html", context)
 
 
+def sidebar_context(request) -> dict:
+    """What base.html's sidebar needs, for pages of other apps (the audit log): rendering it
+    here, rather than fetching it after load, also puts the engine banner on those pages."""
+    if not request.user.has_perm(VIEW):
+        return {}
+    return {"sidebar_containers": _listing(request)}
+
+
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def sidebar(request):
@@ -107,7 +115,13 @@ def container_inspect(request, container_id):
 @permission_required(VIEW, raise_exception=True)
 def container_header(request, container_id):
     """The name, state and action buttons, re-fetched when the container's state changes."""
-    container = _inspect_or_404(request, container_id)
+    try:
+        container = _inspect_or_404(request, container_id)
+    except Http404:
+        # Removed while the page was open. htmx swaps only 2xx answers: a 404 would leave
+        # the old state and its buttons on screen.
+        context = {"removed": True, "name": request.GET.get("name", container_id[:12])}
+        return render(request, "containers/_header.html", context)
     return render(request, "containers/_header.html", {"container": container})
 
 

@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 
 from dockerweb import gateway
 from dockerweb.groups import engine_events_group
-from dockerweb.threads import ThreadedIterator
+from dockerweb.threads import ThreadedIterator, open_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class EventsWatcher:
         delay = RETRY_MIN
         while True:
             try:
-                stream = await asyncio.to_thread(
+                stream = await open_in_thread(
                     gateway.events.open_event_stream, tuple(_handlers) or ("container",)
                 )
             except gateway.GatewayError as exc:

@@ -133,7 +133,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "static"
 # Static files are served from the finders (app dirs, static/, django-htmx's bundled htmx),
 # so there is no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True

@@ -16,7 +16,8 @@ import docker
 SESSION = uuid.uuid4().hex[:10]
 LABEL_KEY = "dockerweb.test"
 TEST_LABELS = {LABEL_KEY: SESSION}
-TEST_IMAGE = "dockerweb-test/busybox:1"
+# Per session, so two test runs on one engine never remove each other's image.
+TEST_IMAGE = f"dockerweb-test/busybox:{SESSION}"
 BUSYBOX_APPLETS = (
     "sh",
     "echo",

@@ -1,6 +1,7 @@
 """Containers: listing, inspecting, lifecycle and creation."""
 
 import contextlib
+import re
 from datetime import UTC, datetime
 
 import docker.errors
@@ -25,20 +26,8 @@ CREATED_FOR_RUN_LABEL = "dockerweb.created-for"
 
 def _summary(item: dict) -> ContainerSummary:
     names = item.get("Names") or [""]
-    ports = tuple(
-        sorted(
-            (
-                PublishedPort(
-                    container_port=p.get("PrivatePort", 0),
-                    protocol=p.get("Type", "tcp"),
-                    host_ip=p.get("IP", ""),
-                    host_port=p.get("PublicPort"),
-                )
-                for p in item.get("Ports") or ()
-            ),
-            key=lambda p: (p.container_port, p.protocol, p.host_ip),
-        )
-    )
+    # Most containers publish nothing: skip building, sorting and deduplicating nothing.
+    ports = _ports(item["Ports"]) if item.get("Ports") else ()
     return ContainerSummary(
         id=item["Id"],
         name=names[0].lstrip("/"),
@@ -47,9 +36,25 @@ def _summary(item: dict) -> ContainerSummary:
         created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
         state=item.get("State", ""),
         status=item.get("Status", ""),
-        ports=_dedupe_dual_stack(ports),
+        ports=ports,
         labels=item.get("Labels") or {},
     )
+
+
+def _ports(items: list[dict]) -> tuple[PublishedPort, ...]:
+    ports = sorted(
+        (
+            PublishedPort(
+                container_port=p.get("PrivatePort", 0),
+                protocol=p.get("Type", "tcp"),
+                host_ip=p.get("IP", ""),
+                host_port=p.get("PublicPort"),
+            )
+            for p in items
+        ),
+        key=lambda p: (p.container_port, p.protocol, p.host_ip),
+    )
+    return _dedupe_dual_stack(tuple(ports))
 
 
 def _dedupe_dual_stack(ports: tuple[PublishedPort, ...]) -> tuple[PublishedPort, ...]:
@@ -93,7 +98,8 @@ def get_summary(container_id: str) -> ContainerSummary | None:
 def name_in_use(name: str) -> bool:
     """Whether a container already has exactly this name. Raises EngineUnavailable."""
     with translate_errors():
-        items = api().containers(all=True, filters={"name": [f"^/{name}$"]})
+        # The engine's name filter is a regular expression: a "." in the name must not match "x".
+        items = api().containers(all=True, filters={"name": [f"^/{re.escape(name)}$"]})
     return bool(items)
 
 

@@ -7,6 +7,7 @@ need that: `pieces()` hands over the body bytes as they arrive and the browser s
 """
 
 import codecs
+import http.client
 import threading
 from collections.abc import Iterator
 
@@ -46,8 +47,9 @@ class LogStream:
                 if not piece:
                     return
                 yield piece
-        except (OSError, ValueError, AttributeError):
-            # The socket was shut by close(), or the engine went away mid-stream.
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            # The socket was shut by close(), or the engine went away mid-stream (mid-chunk:
+            # IncompleteRead).
             return
         finally:
             self.close()

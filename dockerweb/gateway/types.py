@@ -113,12 +113,23 @@ class ContainerDetail:
 
     @property
     def command_line(self) -> str:
-        """Entrypoint and command as a shell would need them typed (quoted)."""
-        return shlex.join(self.entrypoint + self.command)
+        """Entrypoint and command, quoted only where an argument holds spaces or quotes."""
+        return " ".join(_readable_quote(arg) for arg in self.entrypoint + self.command)
 
     @property
     def is_running(self) -> bool:
         return self.state in ("running", "restarting")
+
+
+def _readable_quote(arg: str) -> str:
+    # shlex.quote alone turns an argument holding a quote into '"'"' soup.
+    if arg and not any(c in arg for c in " \t\n'\"$`\\;&|<>()*?#~"):
+        return arg
+    if "'" not in arg:
+        return f"'{arg}'"
+    if not any(c in arg for c in '"$`\\'):
+        return f'"{arg}"'
+    return shlex.quote(arg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,16 @@
       this.partial[stream] = rest;
       if (parts.length) this.onLines(stream, parts);
     }
+
+    // The stream ended: a last line without a newline (a prompt, `printf` before exit) is
+    // still a line, and must not be glued to the first line of the next run.
+    flush() {
+      for (const stream of [STDOUT, STDERR]) {
+        const rest = this.partial[stream];
+        this.partial[stream] = "";
+        if (rest) this.onLines(stream, [rest]);
+      }
+    }
   }
 
   // ANSI SGR colours → spans. Text is only ever set with textContent: log lines can't
@@ -212,6 +222,7 @@
     }
 
     control(msg) {
+      this.splitter.flush();
       if (msg.type === "stream") {
         this.demuxer = new Demuxer(msg.multiplexed, (stream, text) => this.splitter.push(stream, text));
         this.setStatus("Following", "ok");
@@ -251,7 +262,11 @@
         const space = body.indexOf(" ");
         if (space > 0) {
           const time = document.createElement("time");
-          time.textContent = body.slice(0, space);
+          const stamp = body.slice(0, space);
+          time.dateTime = stamp;
+          time.title = stamp;
+          // 2026-11-27T18:52:26.123456789Z → 2026-11-27 18:52:26.123 (UTC, as the engine logs it)
+          time.textContent = stamp.length > 23 ? stamp.slice(0, 23).replace("T", " ") : stamp;
           div.append(time);
           body = body.slice(space + 1);
         }
