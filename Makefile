@@ -33,7 +33,7 @@ lint: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-bench: venv
+bench: venv test-tools
 	scripts/ensure-engine.sh
 	$(PY) bench/run.py
 

@@ -41,7 +41,7 @@ def sidebar_item(c: ContainerSummary, url_parts: tuple[str, str] | None = None) 
     head, tail = url_parts or _logs_url_prefix()
     name, image, state = escape(c.name), escape(c.image), escape(c.state)
     return (
-        f'<a class="sidebar-item" id="sidebar-{c.id}" data-container-id="{c.id}" data-state="{state}" '
+        f'<a class="sidebar-item" data-container-id="{c.id}" data-state="{state}" '
         f'data-search="{escape(c.name.lower())} {escape(c.image.lower())}" href="{head}{c.id}{tail}">'
         f'<span class="dot state-{state}" title="{state}"></span><span class="item-text">'
         f'<span class="item-name">{name}</span><span class="item-image">{image}</span></span></a>'
@@ -55,7 +55,7 @@ def table_row(c: ContainerSummary, url_parts: tuple[str, str] | None = None) -> 
     # "2026-11-27T18:52:42+00:00" → "2026-11-27 18:52": strftime per row cost more than the rest.
     created = c.created.isoformat()
     return (
-        f'<tr id="row-{c.id}" data-container-id="{c.id}" data-state="{state}" '
+        f'<tr data-container-id="{c.id}" data-state="{state}" '
         f'data-search="{escape(c.name.lower())} {escape(c.image.lower())}">'
         f'<td><span class="dot state-{state}"></span> <a href="{head}{c.id}{tail}">{escape(c.name)}</a></td>'
         f'<td class="mono">{escape(c.image)}</td><td>{escape(c.status)}</td><td>{ports}</td>'

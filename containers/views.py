@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -122,7 +123,19 @@ def container_header(request, container_id):
         # the old state and its buttons on screen.
         context = {"removed": True, "name": request.GET.get("name", container_id[:12])}
         return render(request, "containers/_header.html", context)
-    return render(request, "containers/_header.html", {"container": container})
+    return render(
+        request,
+        "containers/_header.html",
+        {"container": container, "page_path": _page_path(request)},
+    )
+
+
+def _page_path(request) -> str:
+    """The page an htmx fragment sits in: where its action buttons should come back to."""
+    current = urlsplit(request.htmx.current_url or "") if request.htmx else None
+    if current and current.path.startswith("/"):
+        return current.path + (f"?{current.query}" if current.query else "")
+    return reverse("containers:logs", args=[request.resolver_match.kwargs["container_id"]])
 
 
 # Lifecycle actions: verb → (gateway call, past tense for the message).

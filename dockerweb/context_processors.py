@@ -1,6 +1,10 @@
+import time
+
 from django.conf import settings
 
 from dockerweb.gateway import engine_address
+
+RENDER_MARGIN = 2.0
 
 
 def portal(request):
@@ -9,4 +13,7 @@ def portal(request):
         "engine_problem": getattr(request, "engine_problem", None),
         "engine_address": engine_address(),
         "log_lines_kept": settings.LOG_LINES_KEPT,
+        # Lets the live socket replay what changed between reading the engine for this page
+        # and subscribing; the margin covers the engine calls made before rendering.
+        "rendered_at": f"{time.time() - RENDER_MARGIN:.3f}",
     }

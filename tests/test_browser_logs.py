@@ -89,7 +89,13 @@ def test_timestamps_checkbox_shows_time_elements(admin_page, portal, make_contai
     expect(output.locator("time")).to_have_count(0)
 
     page.get_by_label("Timestamps").check()
-    expect(line.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"))
+    # Shown to the millisecond; the engine's full RFC 3339 stamp stays in datetime/title.
+    expect(line.locator("time")).to_have_text(
+        re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
+    )
+    expect(line.locator("time")).to_have_attribute(
+        "datetime", re.compile(r"T\d\d:\d\d:\d\d\.\d+Z$")
+    )
     expect(line).to_contain_text("stamped-line")
     expect(page.locator("[data-log-download]")).to_have_attribute(
         "href", re.compile(r"timestamps=1")

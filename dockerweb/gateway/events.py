@@ -46,3 +46,17 @@ def ping() -> None:
     """Raises EngineUnavailable unless the engine answers."""
     with translate_errors():
         api().ping()
+
+
+def happened_between(since: float, until: float, types: tuple[str, ...] = ("container",)) -> bool:
+    """Whether the engine recorded any event of these types in [since, until] (unix seconds).
+
+    A bounded query: the engine answers from its event log and ends the response.
+    Raises EngineUnavailable, EngineError.
+    """
+    with translate_errors():
+        stream = api().events(since=since, until=until, decode=True, filters={"type": list(types)})
+        try:
+            return next(iter(stream), None) is not None
+        finally:
+            stream.close()

@@ -22,56 +22,85 @@
     });
   }
 
+  function textFilterFor(list) {
+    return list.id ? document.querySelector(`input[data-filter-target="#${list.id}"]`) : null;
+  }
+
+  function matchesFilter(el, needle) {
+    return !needle || el.dataset.search.includes(needle);
+  }
+
   function applyTextFilter(input) {
     const list = document.querySelector(input.dataset.filterTarget);
     if (!list) return;
     const needle = input.value.trim().toLowerCase();
-    let shown = 0;
     list.querySelectorAll("[data-search]").forEach((el) => {
-      const match = !needle || el.dataset.search.includes(needle);
-      el.hidden = !match;
-      if (match) shown += 1;
+      el.hidden = !matchesFilter(el, needle);
     });
+    updateCounts(list);
+  }
+
+  function updateCounts(list) {
+    const empty = list.querySelector("[data-empty]");
+    if (empty) empty.hidden = list.querySelector("[data-container-id]") !== null;
     const counter = document.querySelector("[data-row-count]");
-    if (counter && list.id === "container-rows") counter.textContent = shown;
+    if (counter && list.id === "container-rows") {
+      counter.textContent = list.querySelectorAll("[data-container-id]:not([hidden])").length;
+    }
+  }
+
+  function currentContainerId() {
+    const current = document.querySelector("[data-current-container]");
+    return current ? current.dataset.currentContainer : null;
   }
 
   function refilter() {
     document.querySelectorAll("input[data-filter-target]").forEach(applyTextFilter);
-    document.querySelectorAll("[data-live-list]").forEach((list) => {
-      const empty = list.querySelector("[data-empty]");
-      if (empty) empty.hidden = list.querySelector("[data-container-id]") !== null;
-    });
-    markCurrent();
+    document.querySelectorAll("[data-live-list]").forEach(updateCounts);
+    const id = currentContainerId();
+    const item = id && document.querySelector(`#sidebar-list [data-container-id="${CSS.escape(id)}"]`);
+    if (item) item.setAttribute("aria-current", "page");
   }
 
-  function markCurrent() {
-    const current = document.querySelector("[data-current-container]");
-    const id = current ? current.dataset.currentContainer : null;
-    document.querySelectorAll("#sidebar-list [data-container-id]").forEach((el) => {
-      if (el.dataset.containerId === id) el.setAttribute("aria-current", "page");
-      else el.removeAttribute("aria-current");
-    });
-  }
-
+  // One container's sidebar item and table row, replaced or inserted; only the touched
+  // element is filtered, so a page with a thousand containers patches in constant time.
   function patchContainer(msg) {
+    const currentId = currentContainerId();
     document.querySelectorAll("[data-live-list]").forEach((list) => {
       const existing = list.querySelector(`[data-container-id="${CSS.escape(msg.id)}"]`);
       const runningOnly = list.dataset.filterState === "running";
       if (msg.removed || (runningOnly && !["running", "restarting"].includes(msg.state))) {
         if (existing) existing.remove();
-        return;
+      } else {
+        const el = fromHTML(list.dataset.liveList === "sidebar" ? msg.sidebar : msg.row);
+        fixPortLinks(el);
+        const filter = textFilterFor(list);
+        el.hidden = !matchesFilter(el, filter ? filter.value.trim().toLowerCase() : "");
+        if (msg.id === currentId && list.dataset.liveList === "sidebar") el.setAttribute("aria-current", "page");
+        if (existing) existing.replaceWith(el);
+        else list.prepend(el);
       }
-      const el = fromHTML(list.dataset.liveList === "sidebar" ? msg.sidebar : msg.row);
-      fixPortLinks(el);
-      if (existing) existing.replaceWith(el);
-      else list.prepend(el);
+      updateCounts(list);
     });
-    refilter();
-    const current = document.querySelector("[data-current-container]");
-    if (current && current.dataset.currentContainer === msg.id) {
-      body.dispatchEvent(new CustomEvent("container-changed", { detail: msg }));
-    }
+    if (currentId === msg.id) body.dispatchEvent(new CustomEvent("container-changed", { detail: msg }));
+  }
+
+  // Messages are applied once per animation frame, the last one per container winning,
+  // so a burst of events (a compose project starting) costs one layout, not hundreds.
+  const pending = new Map();
+  let framePending = false;
+
+  function queuePatch(msg) {
+    pending.delete(msg.id); // keep arrival order for the new message
+    pending.set(msg.id, msg);
+    if (framePending) return;
+    framePending = true;
+    requestAnimationFrame(() => {
+      framePending = false;
+      const batch = [...pending.values()];
+      pending.clear();
+      batch.forEach(patchContainer);
+    });
   }
 
   function showEngine(msg) {
@@ -92,18 +121,32 @@
   }
 
   // After a gap (socket or engine down) events may have been missed: fetch the lists again.
+  // Events that arrive while the lists are in flight are applied again on top of them,
+  // so a fresh patch is never overwritten by an older listing.
+  let replay = null;
+
   function resync() {
     if (!window.htmx) return;
+    const fetches = [];
     const sidebar = document.getElementById("sidebar-list");
-    if (sidebar) htmx.ajax("GET", body.dataset.sidebarUrl, { target: sidebar, swap: "outerHTML" });
+    if (sidebar) fetches.push(htmx.ajax("GET", body.dataset.sidebarUrl, { target: sidebar, swap: "outerHTML" }));
     const rows = document.getElementById("container-rows");
-    if (rows) htmx.ajax("GET", location.pathname + location.search, { target: rows, swap: "outerHTML" });
+    if (rows) fetches.push(htmx.ajax("GET", location.pathname + location.search, { target: rows, swap: "outerHTML" }));
     body.dispatchEvent(new CustomEvent("container-changed"));
+    if (!fetches.length) return;
+    const mine = (replay = []);
+    Promise.allSettled(fetches).then(() => {
+      if (replay !== mine) return; // a newer resync owns the replay
+      replay = null;
+      mine.forEach(patchContainer);
+    });
   }
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}${body.dataset.liveUrl}`);
+    // The first connection asks what changed since the page was rendered; later ones resync.
+    const since = connectedBefore ? "" : `?since=${body.dataset.renderedAt}`;
+    const socket = new WebSocket(`${scheme}://${location.host}${body.dataset.liveUrl}${since}`);
     socket.onopen = () => {
       retryDelay = 500;
       if (connectedBefore) resync();
@@ -113,7 +156,11 @@
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "engine") showEngine(msg);
-      else if (msg.type === "container") patchContainer(msg);
+      else if (msg.type === "container") {
+        queuePatch(msg);
+        if (replay) replay.push(msg);
+      }
+      else if (msg.type === "resync") resync();
     };
     socket.onclose = () => {
       body.dataset.live = "disconnected";

@@ -33,12 +33,22 @@
       let pos = 0;
       let runStream = 0;
       let runParts = [];
+      let runBytes = 0;
+      // Consecutive frames of one stream are decoded together: one decode per run, not per line.
       const flush = () => {
-        if (runParts.length) {
-          const text = runParts.map((p) => this.decoders[runStream].decode(p, { stream: true })).join("");
-          this.onText(runStream, text);
+        if (!runParts.length) return;
+        let joined = runParts[0];
+        if (runParts.length > 1) {
+          joined = new Uint8Array(runBytes);
+          let at = 0;
+          for (const part of runParts) {
+            joined.set(part, at);
+            at += part.length;
+          }
         }
+        this.onText(runStream, this.decoders[runStream].decode(joined, { stream: true }));
         runParts = [];
+        runBytes = 0;
       };
       while (data.length - pos >= 8) {
         const size = ((data[pos + 4] << 24) >>> 0) + (data[pos + 5] << 16) + (data[pos + 6] << 8) + data[pos + 7];
@@ -49,6 +59,7 @@
           runStream = stream;
         }
         runParts.push(data.subarray(pos + 8, pos + 8 + size));
+        runBytes += size;
         pos += 8 + size;
       }
       flush();
