@@ -2,8 +2,8 @@
 
 import asyncio
 import json
-from urllib.parse import urlsplit
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
