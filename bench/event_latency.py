@@ -132,11 +132,11 @@ def run(background: int = 0) -> Result:
                 counts = [sum(1 for m in got if m["action"] == a) for a in ACTIONS]
                 return got if min(counts) >= CYCLES else None
 
-            received = wait_for(arrived, timeout=60, interval=0.25, what="all messages")
+            received = wait_for(arrived, timeout=60, interval=0.25, message="all messages")
             wait_for(
                 lambda: sum(1 for a, *_ in raw.seen if a in ACTIONS) >= 2 * CYCLES,
                 timeout=30,
-                what="the raw events",
+                message="the raw events",
             )
     finally:
         if raw is not None:

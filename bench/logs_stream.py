@@ -119,7 +119,7 @@ def run() -> Result:
             lambda: api.logs(container_id, tail=1) == f"{LINES}\n".encode(),
             timeout=120,
             interval=0.2,
-            what="the container to log all its lines",
+            message="the container to log all its lines",
         )
         with running_portal() as portal, browser_page(portal) as page:
             page.goto(f"{portal.url}/containers/")

@@ -6,18 +6,14 @@ Nothing else on the engine is touched.
 """
 
 import contextlib
-import io
 import math
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +21,8 @@ from pathlib import Path
 
 import docker
 import requests
+
+from tests.engine import build_busybox_image, free_port, wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_ID = uuid.uuid4().hex[:10]
@@ -34,7 +32,6 @@ BENCH_LABELS = {LABEL_KEY: RUN_ID}
 BENCH_IMAGE = f"dockerweb-bench/busybox:{RUN_ID}"
 ADMIN_PASSWORD = "admin-bench-password-1"  # noqa: S105 - throwaway portal's admin
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-APPLETS = ("sh", "sleep", "seq", "echo", "cat", "true")
 
 
 # -- engine ---------------------------------------------------------------------------------
@@ -49,26 +46,8 @@ def engine_api() -> docker.APIClient:
 
 
 def build_image(api: docker.APIClient) -> str:
-    """A ~2 MB image from busybox-static (the idea of tests/engine.py): no registry needed."""
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    if not os.path.exists(busybox):
-        raise RuntimeError("busybox-static is needed (scripts/ensure-test-tools.sh installs it)")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.add(busybox, arcname="bin/busybox")
-        for applet in APPLETS:
-            link = tarfile.TarInfo(f"bin/{applet}")
-            link.type = tarfile.SYMTYPE
-            link.linkname = "busybox"
-            tar.addfile(link)
-    repository, tag = BENCH_IMAGE.split(":")
-    api.import_image_from_data(
-        buffer.getvalue(),
-        repository=repository,
-        tag=tag,
-        changes=[f"LABEL {LABEL_KEY}={RUN_ID}", 'CMD ["sh"]', "ENV PATH=/bin"],
-    )
-    return BENCH_IMAGE
+    """The busybox-static image the tests use too, under this run's name and label."""
+    return build_busybox_image(api, BENCH_IMAGE, BENCH_LABELS)
 
 
 def create_container(api: docker.APIClient, command: list[str], name: str, **kwargs) -> str:
@@ -93,12 +72,6 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 # -- the portal -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -166,7 +139,7 @@ def running_portal(extra_env: dict | None = None) -> Iterator[Portal]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_for(lambda: _answering(portal, process), timeout=30, what="daphne to serve")
+        wait_for(lambda: _answering(portal, process), timeout=30, message="daphne to serve")
         portal.pid = process.pid
         yield portal
     finally:
@@ -213,17 +186,6 @@ def browser_page(portal: Portal):
 
 
 # -- waiting and figures --------------------------------------------------------------------
-
-
-def wait_for(condition, *, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def percentile(values: list[float], p: float) -> float:

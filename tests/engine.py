@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import tarfile
+import time
 import uuid
 
 import docker
@@ -75,7 +76,11 @@ def _busybox_path() -> str:
 
 
 def build_test_image(client: docker.APIClient) -> str:
-    """A ~2 MB image from busybox-static: no registry or internet needed."""
+    return build_busybox_image(client, TEST_IMAGE, TEST_LABELS)
+
+
+def build_busybox_image(client: docker.APIClient, reference: str, labels: dict[str, str]) -> str:
+    """A ~2 MB image from busybox-static: no registry or internet needed (tests and bench)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(_busybox_path(), arcname="bin/busybox")
@@ -89,14 +94,29 @@ def build_test_image(client: docker.APIClient) -> str:
             info.type = tarfile.DIRTYPE
             info.mode = 0o1777 if folder == "tmp" else 0o755
             tar.addfile(info)
-    repository, tag = TEST_IMAGE.split(":")
+    repository, tag = reference.split(":")
+    label_lines = [f"LABEL {key}={value}" for key, value in labels.items()]
     client.import_image_from_data(
         buffer.getvalue(),
         repository=repository,
         tag=tag,
-        changes=[f"LABEL {LABEL_KEY}={SESSION}", 'CMD ["sh"]', "ENV PATH=/bin"],
+        changes=[*label_lines, 'CMD ["sh"]', "ENV PATH=/bin"],
     )
-    return TEST_IMAGE
+    return reference
+
+
+def wait_for(
+    condition, *, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"
+):
+    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
 
 
 def free_port() -> int:
