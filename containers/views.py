@@ -27,9 +27,9 @@ CREATE = "containers.create_container"
 REMOVE = "containers.remove_container"
 
 
-def _listing(request, *, running_only: bool = False) -> list:
+def _listing(request) -> list:
     try:
-        return gateway.containers.list_containers(running_only=running_only)
+        return gateway.containers.list_containers()
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         return []
@@ -159,28 +159,24 @@ def container_action(request, container_id, action):
     try:
         call(container_id)
     except gateway.GatewayError as exc:
-        record(
-            request.user,
-            f"container.{action}",
-            target_type="container",
-            target_id=container_id,
-            target_name=name,
-            ok=False,
-            detail=str(exc),
-        )
-        report_engine_error(request, exc)
-        if isinstance(exc, gateway.EngineUnavailable):
-            messages.error(request, str(exc))
+        _audit(request, action, container_id, name, error=exc)
+        messages.error(request, f"Could not {action} {name}: {exc}")
     else:
-        record(
-            request.user,
-            f"container.{action}",
-            target_type="container",
-            target_id=container_id,
-            target_name=name,
-        )
+        _audit(request, action, container_id, name)
         messages.success(request, f"{done} {name}.")
     return redirect(_back(request, container_id))
+
+
+def _audit(request, action: str, container_id: str, name: str, *, error=None, detail=""):
+    record(
+        request.user,
+        f"container.{action}",
+        target_type="container",
+        target_id=container_id,
+        target_name=name,
+        ok=error is None,
+        detail=str(error) if error is not None else detail,
+    )
 
 
 def _back(request, container_id: str) -> str:
@@ -202,25 +198,11 @@ def container_remove(request, container_id):
         try:
             gateway.containers.remove(container_id, force=True, volumes=remove_volumes)
         except gateway.GatewayError as exc:
-            record(
-                request.user,
-                "container.remove",
-                target_type="container",
-                target_id=container_id,
-                target_name=name,
-                ok=False,
-                detail=str(exc),
-            )
+            _audit(request, "remove", container_id, name, error=exc)
             messages.error(request, f"Could not remove {name}: {exc}")
             return redirect("containers:remove", container_id)
-        record(
-            request.user,
-            "container.remove",
-            target_type="container",
-            target_id=container_id,
-            target_name=name,
-            detail="with its anonymous volumes" if remove_volumes else "",
-        )
+        detail = "with its anonymous volumes" if remove_volumes else ""
+        _audit(request, "remove", container_id, name, detail=detail)
         messages.success(request, f"Removed {name}.")
         return redirect("containers:list")
     context = {"sidebar_containers": _listing(request), "container": container}
@@ -241,14 +223,7 @@ def container_run(request):
                 container_id = gateway.containers.run_container(
                     spec, extra_labels={"dockerweb.created-by": request.user.get_username()}
                 )
-                record(
-                    request.user,
-                    "container.run",
-                    target_type="container",
-                    target_id=container_id,
-                    target_name=spec.name,
-                    detail=f"image {spec.image}",
-                )
+                _audit(request, "run", container_id, spec.name, detail=f"image {spec.image}")
                 messages.success(
                     request, f"Started {spec.name or container_id[:12]} from {spec.image}."
                 )
@@ -258,14 +233,7 @@ def container_run(request):
             form.add_error(None, str(exc))
         except gateway.GatewayError as exc:
             form.add_engine_error(exc)
-            record(
-                request.user,
-                "container.run",
-                target_type="container",
-                target_name=form.cleaned_data.get("name", ""),
-                ok=False,
-                detail=str(exc),
-            )
+            _audit(request, "run", "", form.cleaned_data.get("name", ""), error=exc)
     try:
         local_images = gateway.images.list_image_references()
     except gateway.GatewayError as exc:
