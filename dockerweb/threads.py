@@ -74,7 +74,7 @@ class ByteRelay:
     def __init__(self, limit: int = 4 * 1024 * 1024):
         self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Event()
-        self._room = threading.Condition()
+        self._room = threading.Condition(threading.Lock())  # not re-entrant: cheaper per put
         self._buffer = bytearray()
         self._limit = limit
         self.finished = False
