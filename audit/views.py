@@ -1,20 +1,23 @@
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from audit.models import AuditEntry
 from containers.views import sidebar_context
 
 
 @permission_required("audit.view_auditentry", raise_exception=True)
+@require_GET
 def entry_list(request):
     entries = AuditEntry.objects.all()
     query = request.GET.get("q", "").strip()
     if query:
-        entries = (
-            entries.filter(username__icontains=query)
-            | entries.filter(target_name__icontains=query)
-            | entries.filter(action__icontains=query)
+        entries = entries.filter(
+            Q(username__icontains=query)
+            | Q(target_name__icontains=query)
+            | Q(action__icontains=query)
         )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     context = {"page": page, "query": query, **sidebar_context(request)}

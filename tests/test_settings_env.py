@@ -51,7 +51,9 @@ def test_secret_key_is_generated_once_and_kept_private(tmp_path):
 
 
 @pytest.mark.django_db
-def test_ensure_admin_uses_the_given_password_and_is_idempotent(monkeypatch, django_user_model, capsys):
+def test_ensure_admin_uses_the_given_password_and_is_idempotent(
+    monkeypatch, django_user_model, capsys
+):
     monkeypatch.setenv("DOCKERWEB_ADMIN_PASSWORD", "chosen-password-1")
     call_command("ensure_admin")
     call_command("ensure_admin")
@@ -62,7 +64,9 @@ def test_ensure_admin_uses_the_given_password_and_is_idempotent(monkeypatch, dja
 
 
 @pytest.mark.django_db
-def test_ensure_admin_generates_a_password_and_prints_it_once(monkeypatch, django_user_model, capsys):
+def test_ensure_admin_generates_a_password_and_prints_it_once(
+    monkeypatch, django_user_model, capsys
+):
     monkeypatch.delenv("DOCKERWEB_ADMIN_PASSWORD", raising=False)
     call_command("ensure_admin")
     printed = capsys.readouterr().out

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.safestring import mark_safe
 
 from containers import rendering
 
@@ -10,4 +11,4 @@ register.simple_tag(rendering.table_rows, name="table_rows")
 
 @register.simple_tag
 def port_link(port):
-    return rendering.mark_safe(rendering.port_link(port))  # noqa: S308 - escaped in port_link
+    return mark_safe(rendering.port_link(port))  # noqa: S308 - escaped in port_link
