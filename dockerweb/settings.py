@@ -31,6 +31,11 @@ DOCKER_HOST = env_docker_host("DOCKER_HOST")
 # Seconds for ordinary engine calls; streams (logs, events) never time out.
 DOCKER_TIMEOUT = env_float("DOCKERWEB_DOCKER_TIMEOUT", 10.0, minimum=0.5)
 
+# Largest build context a user may upload (bytes).
+BUILD_UPLOAD_LIMIT = env_int("DOCKERWEB_BUILD_UPLOAD_LIMIT", 200 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # Log viewer: lines sent on open, and the most lines the browser keeps on screen.
 LOG_TAIL_DEFAULT = env_int("DOCKERWEB_LOG_TAIL", 1000, minimum=0, maximum=1_000_000)
 LOG_LINES_KEPT = env_int("DOCKERWEB_LOG_LINES_KEPT", 10_000, minimum=100, maximum=1_000_000)
@@ -47,7 +52,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "dockerweb",
     "audit",
+    "jobs",
     "containers",
+    "images",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("containers/", include("containers.urls")),
+    path("images/", include("images.urls")),
+    path("jobs/", include("jobs.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

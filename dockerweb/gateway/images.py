@@ -1,18 +1,103 @@
-"""Images, as far as the run form needs them (the images app grows this)."""
+"""Images: listing, inspecting, pulling, building, tagging, pushing, removing, pruning."""
 
-from .client import api, translate_errors
-from .errors import NotFound
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO
+
+from docker import auth as docker_auth
+from docker.utils import parse_repository_tag
+
+from .client import api, close_response, translate_errors
+from .errors import EngineError, NotFound
+from .types import parse_engine_time
+
+NONE_TAG = "<none>:<none>"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSummary:
+    """One image of GET /images/json (an image with several tags is one summary)."""
+
+    id: str
+    tags: tuple[str, ...]
+    size: int
+    created: datetime
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def dangling(self) -> bool:
+        return not self.tags
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    created_by: str
+    size: int
+    created: datetime | None
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDetail:
+    id: str
+    tags: tuple[str, ...]
+    digests: tuple[str, ...]
+    size: int
+    created: datetime | None
+    os: str
+    architecture: str
+    command: tuple[str, ...]
+    entrypoint: tuple[str, ...]
+    env: tuple[str, ...]
+    exposed_ports: tuple[str, ...]
+    labels: dict[str, str]
+    history: tuple[HistoryEntry, ...]
+    raw: dict
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One message of a pull, push or build stream."""
+
+    id: str = ""  # layer id for pull/push
+    status: str = ""
+    current: int | None = None
+    total: int | None = None
+    text: str = ""  # build output ("stream")
+    image_id: str = ""  # build result ("aux": {"ID": …})
+
+
+def _summary(item: dict) -> ImageSummary:
+    tags = tuple(t for t in item.get("RepoTags") or () if t != NONE_TAG)
+    return ImageSummary(
+        id=item["Id"],
+        tags=tags,
+        size=item.get("Size", 0),
+        created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
+        labels=item.get("Labels") or {},
+    )
+
+
+def list_images() -> list[ImageSummary]:
+    """Every top-level image, newest first; one GET /images/json. Raises EngineUnavailable."""
+    with translate_errors():
+        items = api().images()
+    return sorted((_summary(i) for i in items), key=lambda i: i.created, reverse=True)
 
 
 def list_image_references() -> list[str]:
-    """Every `repository:tag` on the engine, sorted; one GET /images/json.
-
-    Raises EngineUnavailable.
-    """
-    with translate_errors():
-        items = api().images()
-    refs = {tag for item in items for tag in item.get("RepoTags") or () if tag != "<none>:<none>"}
-    return sorted(refs)
+    """Every `repository:tag` on the engine, sorted. Raises EngineUnavailable."""
+    return sorted({tag for image in list_images() for tag in image.tags})
 
 
 def image_exists(reference: str) -> bool:
@@ -23,3 +108,225 @@ def image_exists(reference: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def inspect_image(reference: str) -> ImageDetail:
+    """An image's configuration and layer history. Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        doc = api().inspect_image(reference)
+        history = api().history(doc["Id"])
+    config = doc.get("Config") or {}
+    return ImageDetail(
+        id=doc["Id"],
+        tags=tuple(doc.get("RepoTags") or ()),
+        digests=tuple(doc.get("RepoDigests") or ()),
+        size=doc.get("Size", 0),
+        created=parse_engine_time(doc.get("Created")),
+        os=doc.get("Os", ""),
+        architecture=doc.get("Architecture", ""),
+        command=tuple(config.get("Cmd") or ()),
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        env=tuple(config.get("Env") or ()),
+        exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
+        labels=config.get("Labels") or {},
+        history=tuple(
+            HistoryEntry(
+                created_by=h.get("CreatedBy", ""),
+                size=h.get("Size", 0),
+                created=datetime.fromtimestamp(h["Created"], tz=UTC) if h.get("Created") else None,
+                comment=h.get("Comment", ""),
+            )
+            for h in history
+        ),
+        raw=doc,
+    )
+
+
+def containers_using_images() -> dict[str, list[str]]:
+    """Image id → names of the containers (running or not) made from it; one listing."""
+    with translate_errors():
+        items = api().containers(all=True)
+    usage: dict[str, list[str]] = {}
+    for item in items:
+        name = (item.get("Names") or ["/?"])[0].lstrip("/")
+        usage.setdefault(item.get("ImageID", ""), []).append(name)
+    return usage
+
+
+def tag_image(source: str, repository: str, tag: str) -> None:
+    """Add `repository:tag` to an image. Raises NotFound, InvalidRequest, EngineUnavailable."""
+    with translate_errors():
+        api().tag(source, repository, tag)
+
+
+def tag_reference(source: str, reference: str) -> None:
+    """Add a full reference (`registry:port/name:tag`) to an image. Raises as `tag_image`."""
+    repository, tag = _split_reference(reference)
+    tag_image(source, repository, tag)
+
+
+def remove_image(reference: str, *, force: bool = False) -> list[dict]:
+    """Untag or delete an image; returns the engine's list of what it untagged/deleted.
+
+    Raises NotFound, Conflict (in use, or several tags without force), EngineUnavailable.
+    """
+    with translate_errors():
+        return api().remove_image(reference, force=force) or []
+
+
+def dangling_images() -> list[ImageSummary]:
+    """Images with no tag (what a dangling prune removes). Raises EngineUnavailable."""
+    with translate_errors():
+        items = api().images(filters={"dangling": True})
+    return [_summary(i) for i in items]
+
+
+def prune_dangling() -> tuple[list[str], int]:
+    """Delete dangling images; (deleted ids, bytes reclaimed). Raises EngineUnavailable."""
+    with translate_errors():
+        answer = api().prune_images(filters={"dangling": True})
+    deleted = [d.get("Deleted") for d in answer.get("ImagesDeleted") or () if d.get("Deleted")]
+    return deleted, answer.get("SpaceReclaimed", 0)
+
+
+def search_hub(term: str, limit: int = 25) -> list[dict]:
+    """Docker Hub search through the engine (needs the engine to reach the Hub).
+
+    Raises EngineError (Hub unreachable), EngineUnavailable.
+    """
+    with translate_errors():
+        return api().search(term, limit=limit)
+
+
+class ProgressStream:
+    """A pull, push or build in progress: iterate events in one thread, close from another.
+
+    The engine reports failures *inside* a successful HTTP stream ({"error": …}); they are
+    raised here as EngineError with the engine's message.
+    """
+
+    def __init__(self, response, events: Iterator[dict]):
+        self._response = response
+        self._events = events
+
+    def __iter__(self) -> Iterator[ProgressEvent]:
+        with translate_errors():
+            for raw in self._events:
+                if raw.get("error") or raw.get("errorDetail"):
+                    detail = raw.get("errorDetail") or {}
+                    raise EngineError(raw.get("error") or detail.get("message") or "failed")
+                detail = raw.get("progressDetail") or {}
+                yield ProgressEvent(
+                    id=raw.get("id", ""),
+                    status=raw.get("status", ""),
+                    current=detail.get("current"),
+                    total=detail.get("total"),
+                    text=raw.get("stream", ""),
+                    image_id=(raw.get("aux") or {}).get("ID", ""),
+                )
+
+    def close(self) -> None:
+        close_response(self._response)
+
+
+def _stream(request_fn) -> ProgressStream:
+    """Issue a streaming request and decode its JSON lines (docker-py's own decoder)."""
+    client = api()
+    with translate_errors():
+        response = request_fn(client)
+        client._raise_for_status(response)
+    return ProgressStream(response, client._stream_helper(response, decode=True))
+
+
+def pull(reference: str, *, auth: dict | None = None) -> ProgressStream:
+    """Start pulling `reference` (name, name:tag, name@digest).
+
+    Raises EngineUnavailable, NotFound/EngineError (at once, or while iterating).
+    """
+    repository, tag = _split_reference(reference)
+    params = {"fromImage": repository, "tag": tag}
+
+    def request(client):
+        headers = _auth_header(client, repository, auth)
+        return client._post(
+            client._url("/images/create"), params=params, headers=headers, stream=True, timeout=None
+        )
+
+    return _stream(request)
+
+
+def push(reference: str, *, auth: dict | None = None) -> ProgressStream:
+    """Start pushing `reference` (name:tag) to its registry. Raises as `pull`."""
+    repository, tag = _split_reference(reference)
+
+    def request(client):
+        headers = _auth_header(client, repository, auth)
+        url = client._url("/images/{0}/push", repository)
+        return client._post_json(
+            url, None, headers=headers, stream=True, params={"tag": tag}, timeout=None
+        )
+
+    return _stream(request)
+
+
+def build(
+    context: IO[bytes],
+    *,
+    tags: list[str],
+    dockerfile: str = "Dockerfile",
+    buildargs: dict[str, str] | None = None,
+    nocache: bool = False,
+    gzip: bool = False,
+    labels: dict[str, str] | None = None,
+) -> ProgressStream:
+    """Build an image from a tar build context (optionally gzipped).
+
+    Raises InvalidRequest, EngineUnavailable; build failures surface while iterating.
+    """
+    params = {
+        "t": tags[0] if tags else None,
+        "dockerfile": dockerfile,
+        "nocache": nocache,
+        "rm": True,
+        "forcerm": True,
+        "buildargs": _json(buildargs or {}),
+        "labels": _json(labels or {}),
+    }
+    headers = {"Content-Type": "application/tar"}
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+
+    def request(client):
+        return client._post(
+            client._url("/build"),
+            data=context,
+            params=params,
+            headers=headers,
+            stream=True,
+            timeout=None,
+        )
+
+    return _stream(request)
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value)
+
+
+def _split_reference(reference: str) -> tuple[str, str]:
+    """`name:tag` / `name@digest` / `name` → (repository, tag-or-digest)."""
+    repository, tag = parse_repository_tag(reference)
+    return repository, tag or "latest"
+
+
+def _auth_header(client, repository: str, auth: dict | None) -> dict:
+    if not auth:
+        return {}
+    return {"X-Registry-Auth": docker_auth.encode_header(auth)}
+
+
+def registry_of(reference: str) -> str:
+    """The registry address a reference points at (`docker.io` for Hub names)."""
+    repository, _ = _split_reference(reference)
+    registry, _ = docker_auth.resolve_repository_name(repository)
+    return registry

@@ -1,0 +1,111 @@
+"""The work of image jobs (pull, push, build), run in job threads by jobs.runner.
+
+Each function takes the job's Reporter and returns the job's result, or raises
+GatewayError/JobFailed with the engine's reason.
+"""
+
+import io
+from collections.abc import Callable
+
+from dockerweb import gateway
+from images.progress import LayerProgress
+from images.registries import auth_for
+from jobs.runner import JobFailed, Reporter, start_job
+
+
+def _follow(stream: gateway.images.ProgressStream, reporter: Reporter) -> LayerProgress:
+    progress = LayerProgress()
+    try:
+        for event in stream:
+            progress.feed(event)
+            if event.status and not event.id:
+                reporter.line(event.status)
+            reporter.progress(progress.snapshot())
+    finally:
+        stream.close()
+    return progress
+
+
+def pull_work(reference: str) -> Callable[[Reporter], dict]:
+    def work(reporter: Reporter) -> dict:
+        reporter.line(f"Pulling {reference}")
+        progress = _follow(gateway.images.pull(reference, auth=auth_for(reference)), reporter)
+        progress.finish()
+        reporter.progress(progress.snapshot())
+        image = gateway.images.inspect_image(reference)
+        return {"image": image.id, "reference": reference}
+
+    return work
+
+
+def push_work(reference: str) -> Callable[[Reporter], dict]:
+    def work(reporter: Reporter) -> dict:
+        reporter.line(f"Pushing {reference}")
+        progress = _follow(gateway.images.push(reference, auth=auth_for(reference)), reporter)
+        progress.finish()
+        reporter.progress(progress.snapshot())
+        image = gateway.images.inspect_image(reference)
+        return {"image": image.id, "reference": reference}
+
+    return work
+
+
+def build_work(
+    context: bytes, *, tags: list[str], dockerfile: str, buildargs: dict, nocache: bool, gzip: bool
+) -> Callable[[Reporter], dict]:
+    def work(reporter: Reporter) -> dict:
+        stream = gateway.images.build(
+            io.BytesIO(context),
+            tags=tags,
+            dockerfile=dockerfile,
+            buildargs=buildargs,
+            nocache=nocache,
+            gzip=gzip,
+        )
+        image_id = ""
+        partial = ""
+        try:
+            for event in stream:
+                if event.image_id:
+                    image_id = event.image_id
+                if event.text:
+                    # Build output arrives in pieces; report whole lines.
+                    partial += event.text
+                    *lines, partial = partial.split("\n")
+                    for line in lines:
+                        reporter.line(line)
+        except gateway.EngineError as exc:
+            if partial:
+                reporter.line(partial)
+            raise JobFailed(f"The build failed: {exc}") from exc
+        finally:
+            stream.close()
+        if partial:
+            reporter.line(partial)
+        if not image_id:
+            raise JobFailed("The engine ended the build without producing an image.")
+        for extra in tags[1:]:
+            gateway.images.tag_reference(image_id, extra)
+        return {"image": image_id, "reference": tags[0] if tags else image_id, "tags": tags}
+
+    return work
+
+
+def start_pull(reference: str, user):
+    return start_job(
+        kind="pull",
+        title=f"Pull {reference}",
+        params={"reference": reference},
+        user=user,
+        work=pull_work(reference),
+    )
+
+
+def start_push(reference: str, user):
+    return start_job(
+        kind="push",
+        title=f"Push {reference}",
+        params={"reference": reference},
+        user=user,
+        work=push_work(reference),
+    )

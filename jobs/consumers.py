@@ -1,0 +1,72 @@
+"""Watching jobs live: one job's progress, or the list of jobs."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from dockerweb.ws_auth import user_may
+from jobs.groups import job_group, jobs_list_group
+from jobs.models import Job
+
+VIEW = "jobs.view_job"
+
+
+@database_sync_to_async
+def _snapshot(job_id) -> dict | None:
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    return {
+        "type": "job",
+        "id": str(job.pk),
+        "status": job.status,
+        "progress": job.progress,
+        "output": job.output,
+        "error": job.error,
+        "result": job.result,
+        "finished": job.is_finished,
+        "snapshot": True,
+    }
+
+
+class JobConsumer(AsyncJsonWebsocketConsumer):
+    """Re-attaches a watcher to a job: the recorded state first, then live updates."""
+
+    async def connect(self):
+        if not await user_may(self.scope, VIEW):
+            await self.close()
+            return
+        self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
+        self.group = job_group(self.job_id)
+        # Join before reading the record, so nothing falls between the two.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await _snapshot(self.job_id)
+        if snapshot is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.close()
+            return
+        await self.accept()
+        await self.send_json(snapshot)
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def live_message(self, message):
+        await self.send_json(message["payload"])
+
+
+class JobListConsumer(AsyncJsonWebsocketConsumer):
+    """Tells the Jobs page when a job starts or ends."""
+
+    async def connect(self):
+        if not await user_may(self.scope, VIEW):
+            await self.close()
+            return
+        await self.channel_layer.group_add(jobs_list_group(), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(jobs_list_group(), self.channel_name)
+
+    async def live_message(self, message):
+        await self.send_json(message["payload"])

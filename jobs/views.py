@@ -1,0 +1,28 @@
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from containers.views import sidebar_context
+from dockerweb.htmx import is_partial
+from jobs.models import Job
+from jobs.runner import mark_interrupted
+
+VIEW = "jobs.view_job"
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def job_list(request):
+    mark_interrupted()
+    context = {"jobs": Job.objects.all()[:100]}
+    if is_partial(request):
+        return render(request, "jobs/_job_rows.html", context)
+    return render(request, "jobs/list.html", {**context, **sidebar_context(request)})
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def job_detail(request, job_id):
+    mark_interrupted()
+    job = get_object_or_404(Job, pk=job_id)
+    return render(request, "jobs/detail.html", {"job": job, **sidebar_context(request)})

@@ -1,0 +1,107 @@
+// Jobs: a job page re-attaches to the job's progress (recorded state first, then live);
+// the jobs list refreshes its rows when a job starts or ends.
+(() => {
+  "use strict";
+  const wsBase = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+  const LABELS = { succeeded: "Succeeded", failed: "Failed", running: "Running", interrupted: "Interrupted" };
+
+  function formatBytes(n) {
+    if (!n) return "0 B";
+    const units = ["B", "KB", "MB", "GB"];
+    const i = Math.min(units.length - 1, Math.floor(Math.log(n) / Math.log(1000)));
+    return `${(n / 1000 ** i).toFixed(i ? 1 : 0)} ${units[i]}`;
+  }
+
+  class JobView {
+    constructor(root) {
+      this.root = root;
+      this.status = root.querySelector("[data-job-status]");
+      this.output = root.querySelector("[data-job-output]");
+      this.error = root.querySelector("[data-job-error]");
+      this.result = root.querySelector("[data-job-result]");
+      this.layers = root.querySelector("[data-job-layers]");
+      this.overall = root.querySelector("[data-job-overall]");
+      this.overallText = root.querySelector("[data-job-overall-text]");
+      this.layerRows = new Map();
+      this.connect();
+    }
+
+    connect() {
+      const socket = new WebSocket(wsBase() + this.root.dataset.wsUrl);
+      socket.onmessage = (event) => this.update(JSON.parse(event.data));
+      socket.onclose = () => {
+        if (this.root.dataset.finished !== "1") setTimeout(() => this.connect(), 2000);
+      };
+    }
+
+    update(msg) {
+      if (msg.snapshot) this.output.textContent = msg.output || "";
+      if (msg.lines && msg.lines.length) {
+        const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 24;
+        this.output.append(msg.lines.join("\n") + "\n");
+        if (atBottom) this.output.scrollTop = this.output.scrollHeight;
+      }
+      if (msg.progress && msg.progress.layers) this.showProgress(msg.progress);
+      this.status.textContent = LABELS[msg.status] || msg.status;
+      this.status.className = `state-badge job-status-${msg.status}`;
+      this.root.dataset.status = msg.status;
+      if (msg.error) {
+        this.error.textContent = msg.error;
+        this.error.hidden = false;
+      }
+      if (msg.status === "succeeded" && msg.result) this.showResult(msg.result);
+      if (msg.finished) this.root.dataset.finished = "1";
+    }
+
+    showResult(result) {
+      this.result.hidden = false;
+      if (!result.image || this.result.querySelector("a")) return;
+      const link = document.createElement("a");
+      link.href = `/images/${encodeURIComponent(result.image)}/`;
+      link.textContent = result.reference || result.image;
+      link.dataset.jobResultLink = "";
+      this.result.replaceChildren("Done: ", link);
+    }
+
+    showProgress(progress) {
+      for (const id of progress.order || Object.keys(progress.layers)) {
+        const layer = progress.layers[id];
+        let row = this.layerRows.get(id);
+        if (!row) {
+          row = document.createElement("li");
+          row.dataset.layer = id;
+          const name = document.createElement("span");
+          name.className = "mono layer-id";
+          name.textContent = id;
+          const bar = document.createElement("progress");
+          bar.max = 100;
+          const text = document.createElement("span");
+          text.className = "layer-status";
+          row.append(name, bar, text);
+          this.layers.append(row);
+          this.layerRows.set(id, row);
+        }
+        const [, bar, text] = row.children;
+        bar.value = layer.percent ?? 0;
+        row.dataset.percent = layer.percent ?? 0;
+        row.dataset.status = layer.status;
+        text.textContent = layer.total ? `${layer.status} ${formatBytes(layer.current)} / ${formatBytes(layer.total)}` : layer.status;
+      }
+      const overall = progress.overall || {};
+      this.overall.value = overall.percent ?? 0;
+      this.root.dataset.overall = overall.percent ?? 0;
+      this.overallText.textContent = `${overall.percent ?? 0} %${progress.status ? " — " + progress.status : ""}`;
+    }
+  }
+
+  function watchList(table) {
+    const socket = new WebSocket(`${wsBase()}/ws/jobs/`);
+    socket.onmessage = () => document.body.dispatchEvent(new CustomEvent("jobs-changed"));
+    socket.onclose = () => setTimeout(() => watchList(table), 2000);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-job]").forEach((root) => new JobView(root));
+    document.querySelectorAll("[data-job-list]").forEach(watchList);
+  });
+})();
