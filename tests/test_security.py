@@ -34,6 +34,9 @@ def _samples(container_id: str) -> dict[str, str]:
         "id": "1",
         "app_label": "auth",
         "url": "no-such-page/",
+        "reference": "busybox:latest",
+        "pk": "1",
+        "job_id": SAMPLE_JOB_ID,
     }
 
 
@@ -127,6 +130,20 @@ def container(make_container):
     return make_container()
 
 
+SAMPLE_JOB_ID = "00000000-0000-0000-0000-000000000001"
+
+
+@pytest.fixture
+def sample_job(django_db_blocker):
+    """The job the sample /ws/jobs/<id>/ path names (a socket for an unknown job is refused)."""
+    from jobs.models import Job
+
+    with django_db_blocker.unblock():
+        return Job.objects.create(
+            id=SAMPLE_JOB_ID, kind="pull", title="Pull x", started_by_name="t"
+        )
+
+
 # -- anonymous ----------------------------------------------------------------------------
 
 
@@ -155,7 +172,9 @@ async def test_every_websocket_route_refuses_anonymous_users(container):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_websockets_from_a_foreign_origin_are_refused_even_when_logged_in(container):
+async def test_websockets_from_a_foreign_origin_are_refused_even_when_logged_in(
+    container, sample_job
+):
     admin = await User.objects.acreate(username="origin-admin", is_superuser=True)
     client = await _logged_in_async(admin)
     for path in all_websocket_paths(container["Id"]):
@@ -260,10 +279,10 @@ def test_a_viewer_sees_containers_but_may_not_stop_remove_or_run_them(container,
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_viewer_may_open_the_live_and_log_sockets(container):
+async def test_a_viewer_may_open_the_live_log_and_job_sockets(container, sample_job):
     from asgiref.sync import sync_to_async
 
-    user = await sync_to_async(make_user)("viewer-ws", "containers.view_container")
+    user = await sync_to_async(make_user)("viewer-ws", "containers.view_container", "jobs.view_job")
     client = await _logged_in_async(user)
     for path in all_websocket_paths(container["Id"]):
         assert await websocket_accepted(path, session_headers(client)), path
