@@ -69,6 +69,14 @@ class RunContainerForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "com.example.team=web"}),
         help_text="One key=value per line.",
     )
+    pull_first = forms.BooleanField(
+        label="Pull it first",
+        required=False,
+        help_text="If the image is not on this engine, pull it (as a job you can watch), "
+        "then run the container.",
+    )
+    # Set by check_against_engine: the image is missing and the user asked to pull it first.
+    needs_pull = False
 
     def clean_image(self):
         image = self.cleaned_data["image"].strip()
@@ -126,7 +134,14 @@ class RunContainerForm(forms.Form):
             self.add_error("name", f"The name “{name}” is already used by another container.")
         image = self.cleaned_data.get("image")
         if image and not gateway.images.image_exists(image):
-            self.add_error("image", f"The image “{image}” is not on this engine. Pull it first.")
+            if self.cleaned_data.get("pull_first"):
+                self.needs_pull = True
+            else:
+                self.add_error(
+                    "image",
+                    f"The image “{image}” is not on this engine. Tick “Pull it first” to pull "
+                    "it, then run.",
+                )
         return not self.errors
 
     def run_spec(self) -> RunSpec:

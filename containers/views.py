@@ -20,6 +20,7 @@ from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import is_partial
 from dockerweb.threads import ThreadedIterator
+from images.work import start_pull_and_run
 
 VIEW = "containers.view_container"
 OPERATE = "containers.operate_container"
@@ -218,7 +219,22 @@ def container_run(request):
     form = RunContainerForm(request.POST or None, initial={"image": request.GET.get("image", "")})
     if request.method == "POST" and form.is_valid():
         try:
-            if form.check_against_engine():
+            if form.check_against_engine() and form.needs_pull:
+                if not request.user.has_perm("images.pull_image"):
+                    form.add_error("pull_first", "You are not allowed to pull images.")
+                else:
+                    spec = form.run_spec()
+                    job = start_pull_and_run(spec, request.user)
+                    record(
+                        request.user,
+                        "image.pull",
+                        target_type="image",
+                        target_id=spec.image,
+                        target_name=spec.image,
+                        detail=f"to run {spec.name or 'a container'}: job {job.pk}",
+                    )
+                    return redirect("jobs:detail", job.pk)
+            if not form.errors:
                 spec = form.run_spec()
                 container_id = gateway.containers.run_container(
                     spec, extra_labels={"dockerweb.created-by": request.user.get_username()}

@@ -29,6 +29,11 @@ def reference_problem(value: str) -> str | None:
             "Not a valid image reference: use name, name:tag, registry:port/namespace/name:tag "
             "or name@sha256:digest."
         )
+    first, _, rest = match.group("name").partition("/")
+    looks_like_host = "." in first or ":" in first or first == "localhost"
+    if rest and not looks_like_host and first != first.lower():
+        # Without a dot or port it is a repository path, not a registry host.
+        return "Repository names must be lowercase."
     if len(match.group("name")) > NAME_MAX_LENGTH:
         return f"The repository name is longer than {NAME_MAX_LENGTH} characters."
     return None

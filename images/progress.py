@@ -21,6 +21,7 @@ class LayerProgress:
         self.layers: dict[str, dict] = {}
         self.order: list[str] = []
         self.status = ""
+        self.finished = False
 
     def feed(self, event: ProgressEvent) -> None:
         # Messages without a layer id are the overall status ("Digest: …", "Status: …").
@@ -50,12 +51,15 @@ class LayerProgress:
             layer["percent"] = max(layer["percent"], 50)
 
     def finish(self) -> None:
+        self.finished = True  # also when there was nothing to fetch ("Image is up to date")
         for layer in self.layers.values():
             layer["percent"] = 100
 
     def snapshot(self) -> dict:
         percents = [layer["percent"] for layer in self.layers.values()]
         overall = round(sum(percents) / len(percents)) if percents else 0
+        if self.finished:
+            overall = 100
         return {
             "layers": {k: dict(v) for k, v in self.layers.items()},
             "order": list(self.order),

@@ -7,7 +7,9 @@ GatewayError/JobFailed with the engine's reason.
 import io
 from collections.abc import Callable
 
+from audit.records import record
 from dockerweb import gateway
+from dockerweb.gateway.types import RunSpec
 from images.progress import LayerProgress
 from images.registries import auth_for
 from jobs.runner import JobFailed, Reporter, start_job
@@ -51,7 +53,14 @@ def push_work(reference: str) -> Callable[[Reporter], dict]:
 
 
 def build_work(
-    context: bytes, *, tags: list[str], dockerfile: str, buildargs: dict, nocache: bool, gzip: bool
+    context: bytes,
+    *,
+    tags: list[str],
+    dockerfile: str,
+    buildargs: dict,
+    nocache: bool,
+    gzip: bool,
+    labels: dict[str, str] | None = None,
 ) -> Callable[[Reporter], dict]:
     def work(reporter: Reporter) -> dict:
         stream = gateway.images.build(
@@ -61,9 +70,11 @@ def build_work(
             buildargs=buildargs,
             nocache=nocache,
             gzip=gzip,
+            labels=labels,
         )
         image_id = ""
         partial = ""
+        step = ""  # the step running when an error comes: the classic builder's "Step 2/3 : …"
         try:
             for event in stream:
                 if event.image_id:
@@ -73,11 +84,15 @@ def build_work(
                     partial += event.text
                     *lines, partial = partial.split("\n")
                     for line in lines:
+                        if line.startswith("Step "):
+                            step = line
                         reporter.line(line)
         except gateway.EngineError as exc:
             if partial:
                 reporter.line(partial)
-            raise JobFailed(f"The build failed: {exc}") from exc
+            reporter.line(f"Error: {exc}")
+            where = f" at {step}" if step else ""
+            raise JobFailed(f"The build failed{where}: {exc}") from exc
         finally:
             stream.close()
         if partial:
@@ -108,4 +123,51 @@ def start_push(reference: str, user):
         params={"reference": reference},
         user=user,
         work=push_work(reference),
+    )
+
+
+def pull_and_run_work(spec: RunSpec, user) -> Callable[[Reporter], dict]:
+    """Pull the run form's missing image, then run the container the form asked for."""
+    pull = pull_work(spec.image)
+
+    def work(reporter: Reporter) -> dict:
+        result = pull(reporter)
+        reporter.line(f"Running a container from {spec.image}")
+        try:
+            container_id = gateway.containers.run_container(
+                spec, extra_labels={"dockerweb.created-by": getattr(user, "username", "")}
+            )
+        except gateway.GatewayError as exc:
+            record(
+                user,
+                "container.run",
+                target_type="container",
+                target_name=spec.name,
+                ok=False,
+                detail=str(exc),
+            )
+            raise JobFailed(
+                f"The image was pulled, but the container could not run: {exc}"
+            ) from exc
+        record(
+            user,
+            "container.run",
+            target_type="container",
+            target_id=container_id,
+            target_name=spec.name,
+            detail=f"image {spec.image}",
+        )
+        reporter.line(f"Started container {spec.name or container_id[:12]}")
+        return {**result, "container": container_id}
+
+    return work
+
+
+def start_pull_and_run(spec: RunSpec, user):
+    return start_job(
+        kind="pull",
+        title=f"Pull {spec.image} and run {spec.name or 'a container'}",
+        params={"reference": spec.image, "then": "run", "name": spec.name},
+        user=user,
+        work=pull_and_run_work(spec, user),
     )

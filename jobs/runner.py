@@ -6,6 +6,7 @@ at most one update per FLUSH_INTERVAL however fast the engine reports, and the d
 copy (for late watchers and the record) is refreshed every SAVE_INTERVAL.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -159,7 +160,9 @@ def _finish(job: Job, reporter: Reporter, status: str, *, error: str = "", resul
     job.finished_at = timezone.now()
     job.output = reporter.output
     job.save(update_fields=["status", "error", "result", "finished_at", "output"])
-    reporter.flush(error=error, result=job.result, finished=True)
+    # The whole (bounded) output goes with the last update: a watcher who joined between the
+    # save above and this message must not see the last lines twice.
+    reporter.flush(error=error, result=job.result, finished=True, output=job.output)
     _announce(job)
 
 
@@ -187,7 +190,9 @@ def _beat() -> None:
         except Exception:  # the database may be briefly locked: try again next beat
             log.exception("job heartbeat failed")
         finally:
-            close_old_connections()
+            # Nor may a connection that can't be checked end the heartbeat for good.
+            with contextlib.suppress(Exception):
+                close_old_connections()
 
 
 def mark_interrupted() -> int:

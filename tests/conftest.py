@@ -38,6 +38,17 @@ def wait_for(
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """A file-based SQLite test database: job threads write with their own connections, and
+    the in-memory database answers them "table is locked" instead of waiting."""
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    if default["ENGINE"].endswith("sqlite3"):
+        default.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def docker_api():
     """A docker-py client for arranging and checking engine state in tests."""
     client = eng.api()
@@ -227,3 +238,29 @@ def admin_page(page, portal):
     page.set_default_timeout(10_000)
     login(page, portal)
     return page
+
+
+# -- local registries (Debian's docker-registry) ------------------------------------------
+
+REGISTRY_USER = "dwtest-user"
+REGISTRY_PASSWORD = "registry-secret-Zq7xK2"  # noqa: S105 - the test registry's login
+
+
+@pytest.fixture(scope="session")
+def registry():
+    """An open local registry at 127.0.0.1:<free port> (.address, .tags(repository))."""
+    from tests.registry import start_registry
+
+    started = start_registry()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def private_registry():
+    """A local registry that needs the REGISTRY_USER / REGISTRY_PASSWORD login (htpasswd)."""
+    from tests.registry import start_registry
+
+    started = start_registry({REGISTRY_USER: REGISTRY_PASSWORD})
+    yield started
+    started.stop()

@@ -76,7 +76,9 @@ def test_a_failed_job_records_the_engines_reason():
 @pytest.mark.django_db
 def test_jobs_of_a_stopped_portal_are_marked_interrupted_not_running():
     gone = Job.objects.create(kind="pull", title="Pull x", started_by_name="t", runner="old:1:x")
-    mine = Job.objects.create(kind="pull", title="Pull y", started_by_name="t", runner=runner.RUNNER)
+    mine = Job.objects.create(
+        kind="pull", title="Pull y", started_by_name="t", runner=runner.RUNNER
+    )
     assert runner.mark_interrupted() == 1
     gone.refresh_from_db()
     mine.refresh_from_db()

@@ -259,6 +259,19 @@ async def test_a_user_without_permissions_is_refused_every_websocket(container):
         assert not await websocket_accepted(path, session_headers(client)), path
 
 
+def close_streaming(response) -> None:
+    """Close a response as the server would, without its request_finished handler closing
+    the test's database connection (Django's test client detaches it the same way)."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
 def test_a_viewer_sees_containers_but_may_not_stop_remove_or_run_them(container, docker_api):
     client = logged_in(make_user("viewer", "containers.view_container"))
@@ -266,7 +279,7 @@ def test_a_viewer_sees_containers_but_may_not_stop_remove_or_run_them(container,
     for path in container_pages(cid):
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
-        response.close()  # the log download holds an engine stream until closed
+        close_streaming(response)  # the log download holds an engine stream until closed
     page = client.get(f"/containers/{cid}/").content.decode()
     assert container["Name"].lstrip("/") in page
     assert f"/containers/{cid}/stop/" not in page, "the viewer is offered a Stop button"

@@ -1,15 +1,161 @@
-"""Stub: being written."""
+"""Browsing images: the list (one row per tag), an image's detail page, Docker Hub search."""
 
+import json
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from containers.views import sidebar_context
+from dockerweb import gateway
+from dockerweb.engine_errors import report_engine_error
+from dockerweb.htmx import is_partial
+from dockerweb.references import IMAGE_ID_RE, reference_problem
+from images.views import VIEW
+
+HUB_QUERY_MAX = 200
 
 
-def image_list(request, **kwargs):
-    raise Http404("not yet")
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    """One line of the list: a `repository:tag` of an image, or an untagged image."""
+
+    image: gateway.images.ImageSummary
+    repository: str
+    tag: str
+    containers: int
+
+    @property
+    def reference(self) -> str:
+        """What the row's links address: the tag, or the id of an untagged image."""
+        return f"{self.repository}:{self.tag}" if self.tag else self.image.id
+
+    @property
+    def dangling(self) -> bool:
+        return not self.tag
+
+    @property
+    def search_text(self) -> str:
+        name = self.reference if self.tag else "<none>:<none> dangling untagged"
+        return f"{name} {self.image.short_id}".lower()
 
 
-def image_detail(request, **kwargs):
-    raise Http404("not yet")
+def image_rows(images, usage: dict[str, list[str]]) -> list[ImageRow]:
+    rows = []
+    for image in images:
+        count = len(usage.get(image.id, ()))
+        if image.dangling:
+            rows.append(ImageRow(image, "<none>", "", count))
+        for tag in sorted(image.tags):
+            repository, _, name = tag.rpartition(":")
+            rows.append(ImageRow(image, repository, name, count))
+    return rows
 
 
-def search_hub(request, **kwargs):
-    raise Http404("not yet")
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def image_list(request):
+    query = request.GET.get("q", "").strip()
+    try:
+        rows = image_rows(gateway.images.list_images(), gateway.images.containers_using_images())
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        rows = []
+    if query:
+        needle = query.lower()
+        rows = [row for row in rows if needle in row.search_text]
+    context = {"rows": rows, "query": query}
+    if is_partial(request):
+        return render(request, "images/_rows.html", context)
+    return render(request, "images/list.html", {**context, **sidebar_context(request)})
+
+
+class TagForm(forms.Form):
+    new_reference = forms.CharField(
+        label="New name:tag",
+        max_length=512,
+        help_text="name:tag or registry:port/namespace/name:tag (the tag defaults to latest).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "name:tag"}),
+    )
+
+    def clean_new_reference(self):
+        value = self.cleaned_data["new_reference"].strip()
+        problem = reference_problem(value)
+        if problem:
+            raise ValidationError(problem)
+        if IMAGE_ID_RE.match(value) or "@" in value:
+            raise ValidationError("A tag is a name:tag, not an image id or digest.")
+        return value
+
+
+def with_default_tag(reference: str) -> str:
+    """`name` → `name:latest`, as the engine reads it; ids, digests and name:tag unchanged."""
+    if IMAGE_ID_RE.match(reference) or "@" in reference:
+        return reference
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last else f"{reference}:latest"
+
+
+def inspect_or_404(request, reference: str):
+    """The image's details; None (with the banner) when the engine is down."""
+    try:
+        return gateway.images.inspect_image(reference)
+    except gateway.NotFound:
+        raise Http404(f"No image {reference} on this engine.") from None
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        return None
+
+
+def containers_using(request, image_id: str) -> list[str]:
+    try:
+        return sorted(gateway.images.containers_using_images().get(image_id, ()))
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        return []
+
+
+def render_detail(request, reference: str, *, tag_form: TagForm | None = None, status=200):
+    image = inspect_or_404(request, reference)
+    context = {"reference": reference, "image": image, **sidebar_context(request)}
+    if image is not None:
+        context.update(
+            tag_form=tag_form or TagForm(),
+            containers=containers_using(request, image.id),
+            inspect_json=json.dumps(image.raw, indent=2, sort_keys=True),
+            is_tag=with_default_tag(reference) in image.tags,
+            run_reference=reference if not IMAGE_ID_RE.match(reference) else image.id,
+        )
+    return render(request, "images/detail.html", context, status=status)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def image_detail(request, reference):
+    return render_detail(request, reference)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def search_hub(request):
+    """Docker Hub search, through the engine (which may have no way out to the Hub)."""
+    query = request.GET.get("q", "").strip()[:HUB_QUERY_MAX]
+    context = {"query": query, "results": None, "hub_problem": "", **sidebar_context(request)}
+    if query:
+        try:
+            context["results"] = gateway.images.search_hub(query)
+        except gateway.EngineUnavailable as exc:
+            # A slow Hub looks like a slow engine; tell them apart by asking the engine.
+            try:
+                gateway.events.ping()
+            except gateway.GatewayError:
+                report_engine_error(request, exc)
+            else:
+                context["hub_problem"] = exc.reason
+        except gateway.GatewayError as exc:
+            context["hub_problem"] = str(exc)
+    return render(request, "images/search.html", context)

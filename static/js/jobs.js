@@ -35,8 +35,8 @@
     }
 
     update(msg) {
-      if (msg.snapshot) this.output.textContent = msg.output || "";
-      if (msg.lines && msg.lines.length) {
+      if (msg.output !== undefined) this.output.textContent = msg.output || "";
+      else if (msg.lines && msg.lines.length) {
         const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 24;
         this.output.append(msg.lines.join("\n") + "\n");
         if (atBottom) this.output.scrollTop = this.output.scrollHeight;

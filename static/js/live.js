@@ -133,6 +133,7 @@
     const rows = document.getElementById("container-rows");
     if (rows) fetches.push(htmx.ajax("GET", location.pathname + location.search, { target: rows, swap: "outerHTML" }));
     body.dispatchEvent(new CustomEvent("container-changed"));
+    body.dispatchEvent(new CustomEvent("images-changed"));
     if (!fetches.length) return;
     const mine = (replay = []);
     Promise.allSettled(fetches).then(() => {
@@ -160,6 +161,7 @@
         queuePatch(msg);
         if (replay) replay.push(msg);
       }
+      else if (msg.type === "image") body.dispatchEvent(new CustomEvent("images-changed", { detail: msg }));
       else if (msg.type === "resync") resync();
     };
     socket.onclose = () => {
