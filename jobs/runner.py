@@ -80,7 +80,11 @@ class Reporter:
         if now - self._last_flush >= FLUSH_INTERVAL:
             self.flush()
 
-    def flush(self, **final) -> None:
+    def current_progress(self) -> dict:
+        with self._lock:
+            return self._progress
+
+    def flush(self, *, save: bool = True, **final) -> None:
         """Send what changed to watchers (and to the database every SAVE_INTERVAL)."""
         now = time.monotonic()
         with self._lock:
@@ -96,7 +100,7 @@ class Reporter:
             **final,
         }
         publish(job_group(self.job.id), payload)
-        if final or now - self._last_save >= SAVE_INTERVAL:
+        if save and now - self._last_save >= SAVE_INTERVAL:
             self._last_save = now
             Job.objects.filter(pk=self.job.pk).update(progress=progress, output=self.output)
 
@@ -159,10 +163,11 @@ def _finish(job: Job, reporter: Reporter, status: str, *, error: str = "", resul
     job.result = result or {}
     job.finished_at = timezone.now()
     job.output = reporter.output
-    job.save(update_fields=["status", "error", "result", "finished_at", "output"])
+    job.progress = reporter.current_progress()
+    job.save(update_fields=["status", "error", "result", "finished_at", "output", "progress"])
     # The whole (bounded) output goes with the last update: a watcher who joined between the
     # save above and this message must not see the last lines twice.
-    reporter.flush(error=error, result=job.result, finished=True, output=job.output)
+    reporter.flush(save=False, error=error, result=job.result, finished=True, output=job.output)
     _announce(job)
 
 
