@@ -22,6 +22,7 @@
       this.layers = root.querySelector("[data-job-layers]");
       this.overall = root.querySelector("[data-job-overall]");
       this.overallText = root.querySelector("[data-job-overall-text]");
+      this.progressPanel = root.querySelector("[data-job-progress]");
       this.layerRows = new Map();
       this.connect();
     }
@@ -64,6 +65,7 @@
     }
 
     showProgress(progress) {
+      if (Object.keys(progress.layers).length) this.progressPanel.hidden = false;
       for (const id of progress.order || Object.keys(progress.layers)) {
         const layer = progress.layers[id];
         let row = this.layerRows.get(id);
