@@ -34,8 +34,7 @@ def pull_work(reference: str) -> Callable[[Reporter], dict]:
         progress = _follow(gateway.images.pull(reference, auth=auth_for(reference)), reporter)
         progress.finish()
         reporter.progress(progress.snapshot())
-        image = gateway.images.inspect_image(reference)
-        return {"image": image.id, "reference": reference}
+        return {"image": gateway.images.image_id(reference), "reference": reference}
 
     return work
 
@@ -46,8 +45,7 @@ def push_work(reference: str) -> Callable[[Reporter], dict]:
         progress = _follow(gateway.images.push(reference, auth=auth_for(reference)), reporter)
         progress.finish()
         reporter.progress(progress.snapshot())
-        image = gateway.images.inspect_image(reference)
-        return {"image": image.id, "reference": reference}
+        return {"image": gateway.images.image_id(reference), "reference": reference}
 
     return work
 

@@ -210,6 +210,10 @@ def mark_interrupted() -> int:
     running = Job.objects.filter(status=Job.Status.RUNNING).exclude(runner=RUNNER)
     if getattr(settings, "REDIS_URL", ""):
         running = running.filter(heartbeat_at__lt=timezone.now() - STALE_AFTER)
+    # Read first: an UPDATE takes SQLite's write lock even when it matches nothing, and this
+    # runs on every jobs page while job threads write their progress.
+    if not running.exists():
+        return 0
     return running.update(
         status=Job.Status.INTERRUPTED,
         finished_at=timezone.now(),

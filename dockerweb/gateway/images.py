@@ -110,6 +110,12 @@ def image_exists(reference: str) -> bool:
     return True
 
 
+def image_id(reference: str) -> str:
+    """The id of a local image. Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        return api().inspect_image(reference)["Id"]
+
+
 def inspect_image(reference: str) -> ImageDetail:
     """An image's configuration and layer history. Raises NotFound, EngineUnavailable."""
     with translate_errors():
