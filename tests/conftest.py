@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 import requests
 
 from tests import engine as eng
+from tests.engine import wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "admin-test-password-1"
@@ -21,20 +21,6 @@ def pytest_collection_modifyitems(items):
     # pytest-playwright leaves an event loop running, which breaks async tests after it:
     # browser tests go last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-
-
-def wait_for(
-    condition, *, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"
-):
-    """Poll `condition()` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,7 @@ import pytest
 import requests
 
 from audit.models import AuditEntry
-from tests.conftest import wait_for
-from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, free_port, unique_name
+from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, free_port, unique_name, wait_for
 
 URL = "/containers/new/"
 SESSION_FILTER = {"label": [f"{LABEL_KEY}={SESSION}"]}
