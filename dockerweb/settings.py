@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "jobs",
     "containers",
     "images",
+    "volumes",
+    "networks",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("containers/", include("containers.urls")),
     path("images/", include("images.urls")),
+    path("volumes/", include("volumes.urls")),
+    path("networks/", include("networks.urls")),
     path("jobs/", include("jobs.urls")),
     path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
