@@ -1,11 +1,13 @@
 """Shared fixtures: the real engine, the test image, a real portal served by Daphne, Chromium."""
 
+import contextlib
 import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import pytest
 import requests
 
@@ -250,3 +252,32 @@ def private_registry():
     started = start_registry({REGISTRY_USER: REGISTRY_PASSWORD})
     yield started
     started.stop()
+
+
+def remove_image_and_its_containers(docker_api, image_id: str) -> None:
+    users = docker_api.containers(
+        all=True, filters={"label": [f"{eng.LABEL_KEY}={eng.SESSION}"], "ancestor": image_id}
+    )
+    for container in users:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_api.remove_container(container["Id"], force=True)
+    with contextlib.suppress(docker.errors.NotFound):
+        docker_api.remove_image(image_id, force=True)
+
+
+@pytest.fixture
+def make_image(docker_api):
+    """make_image(reference=None) → (reference, image id); every image made is removed after."""
+    made = []
+
+    def make(reference=None):
+        reference = reference or f"{eng.unique_name('dwt-img')}:1"
+        eng.build_busybox_image(docker_api, reference, eng.TEST_LABELS)
+        image_id = docker_api.inspect_image(reference)["Id"]
+        made.append(image_id)
+        return reference, image_id
+
+    make.made = made
+    yield make
+    for image_id in made:
+        remove_image_and_its_containers(docker_api, image_id)

@@ -1,6 +1,5 @@
 """The image list (one row per tag, live), an image's page and Docker Hub search."""
 
-import contextlib
 import html
 import re
 from urllib.parse import quote
@@ -9,35 +8,7 @@ import docker.errors
 import pytest
 from playwright.sync_api import expect
 
-from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, build_busybox_image, unique_name
-
-SESSION_FILTER = {"label": [f"{LABEL_KEY}={SESSION}"]}
-
-
-@pytest.fixture
-def make_image(docker_api):
-    """make_image(reference=None) → (reference, image id); every image made is removed after."""
-    made = []
-
-    def make(reference=None):
-        reference = reference or f"{unique_name('dwt-img')}:1"
-        build_busybox_image(docker_api, reference, TEST_LABELS)
-        image_id = docker_api.inspect_image(reference)["Id"]
-        made.append(image_id)
-        return reference, image_id
-
-    yield make
-    for image_id in made:
-        remove_image_and_its_containers(docker_api, image_id)
-
-
-def remove_image_and_its_containers(docker_api, image_id: str) -> None:
-    users = docker_api.containers(all=True, filters={**SESSION_FILTER, "ancestor": image_id})
-    for container in users:
-        with contextlib.suppress(docker.errors.NotFound):
-            docker_api.remove_container(container["Id"], force=True)
-    with contextlib.suppress(docker.errors.NotFound):
-        docker_api.remove_image(image_id, force=True)
+from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name
 
 
 def new_container(docker_api, image: str, name: str | None = None) -> str:
