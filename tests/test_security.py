@@ -37,6 +37,8 @@ def _samples(container_id: str) -> dict[str, str]:
         "reference": "busybox:latest",
         "pk": "1",
         "job_id": SAMPLE_JOB_ID,
+        "network_id": "no-such-network",
+        "volume_name": "no-such-volume",
     }
 
 

@@ -4,7 +4,7 @@ Only this package imports `docker`. Callers get plain dataclasses and the errors
 `errors.py`; every public function's docstring names what it raises.
 """
 
-from . import containers, events, images, logs
+from . import containers, events, images, logs, networks, volumes
 from .client import engine_address, reset
 from .errors import (
     Conflict,
@@ -27,5 +27,7 @@ __all__ = [
     "events",
     "images",
     "logs",
+    "networks",
     "reset",
+    "volumes",
 ]

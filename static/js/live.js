@@ -134,6 +134,8 @@
     if (rows) fetches.push(htmx.ajax("GET", location.pathname + location.search, { target: rows, swap: "outerHTML" }));
     body.dispatchEvent(new CustomEvent("container-changed"));
     body.dispatchEvent(new CustomEvent("images-changed"));
+    body.dispatchEvent(new CustomEvent("networks-changed"));
+    body.dispatchEvent(new CustomEvent("volumes-changed"));
     if (!fetches.length) return;
     const mine = (replay = []);
     Promise.allSettled(fetches).then(() => {
@@ -162,6 +164,8 @@
         if (replay) replay.push(msg);
       }
       else if (msg.type === "image") body.dispatchEvent(new CustomEvent("images-changed", { detail: msg }));
+      else if (msg.type === "network") body.dispatchEvent(new CustomEvent("networks-changed", { detail: msg }));
+      else if (msg.type === "volume") body.dispatchEvent(new CustomEvent("volumes-changed", { detail: msg }));
       else if (msg.type === "resync") resync();
     };
     socket.onclose = () => {

@@ -1,0 +1,143 @@
+"""Volumes: listing (with sizes and users), creating, removing, pruning."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from docker.utils import version_gte
+
+from .client import api, translate_errors
+from .types import parse_engine_time
+
+# The engine names anonymous volumes with 64 random hex digits.
+ANONYMOUS_NAME_RE = re.compile(r"^[0-9a-f]{64}$")
+LOCAL_DRIVER = "local"
+UNKNOWN_SIZE = -1
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSummary:
+    """One volume of GET /volumes."""
+
+    name: str
+    driver: str
+    mountpoint: str
+    created: datetime | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def anonymous(self) -> bool:
+        return bool(ANONYMOUS_NAME_RE.match(self.name))
+
+
+def _summary(item: dict) -> VolumeSummary:
+    return VolumeSummary(
+        name=item["Name"],
+        driver=item.get("Driver", ""),
+        mountpoint=item.get("Mountpoint", ""),
+        created=parse_engine_time(item.get("CreatedAt")),
+        labels=item.get("Labels") or {},
+    )
+
+
+def list_volumes() -> list[VolumeSummary]:
+    """Every volume, sorted by name; one GET /volumes. Raises EngineUnavailable."""
+    with translate_errors():
+        answer = api().volumes()
+    items = (answer or {}).get("Volumes") or ()
+    return sorted((_summary(i) for i in items), key=lambda v: v.name)
+
+
+def inspect_volume(name: str) -> VolumeSummary:
+    """One volume. Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        return _summary(api().inspect_volume(name))
+
+
+def volume_sizes() -> dict[str, int]:
+    """Volume name → bytes used, from the engine's disk-usage data (-1 when unknown).
+
+    The engine walks every volume for this, so it costs more than a listing.
+    Raises EngineUnavailable.
+    """
+    with translate_errors():
+        answer = api().df()
+    sizes = {}
+    for item in answer.get("Volumes") or ():
+        usage = item.get("UsageData") or {}
+        sizes[item["Name"]] = usage.get("Size", UNKNOWN_SIZE)
+    return sizes
+
+
+def volume_users() -> dict[str, list[str]]:
+    """Volume name → names of the containers (running or not) mounting it; one listing.
+
+    Raises EngineUnavailable.
+    """
+    with translate_errors():
+        items = api().containers(all=True)
+    users: dict[str, list[str]] = {}
+    for item in items:
+        name = (item.get("Names") or ["/?"])[0].lstrip("/")
+        for mount in item.get("Mounts") or ():
+            if mount.get("Type", "volume") == "volume" and mount.get("Name"):
+                users.setdefault(mount["Name"], []).append(name)
+    return {key: sorted(names) for key, names in users.items()}
+
+
+def create_volume(
+    name: str | None = None,
+    driver: str = LOCAL_DRIVER,
+    driver_opts: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> VolumeSummary:
+    """Create a volume (anonymous when `name` is None).
+
+    Raises InvalidRequest (bad name or options), EngineError (e.g. unknown driver),
+    EngineUnavailable.
+    """
+    with translate_errors():
+        answer = api().create_volume(
+            name=name or None,
+            driver=driver or LOCAL_DRIVER,
+            driver_opts=driver_opts or None,
+            labels=labels or None,
+        )
+    return _summary(answer)
+
+
+def remove_volume(name: str) -> None:
+    """Remove a volume. Raises NotFound, Conflict (in use), EngineUnavailable."""
+    with translate_errors():
+        api().remove_volume(name)
+
+
+def _prune_skips_named() -> bool:
+    """Engines from API 1.42 on prune only anonymous volumes unless asked for all."""
+    with translate_errors():
+        return version_gte(api().api_version, "1.42")
+
+
+def prune_preview() -> list[tuple[VolumeSummary, int]]:
+    """The volumes a prune would delete, with their sizes (-1 when unknown).
+
+    Unused local volumes (anonymous ones only on engines that skip named volumes).
+    Raises EngineUnavailable.
+    """
+    users = volume_users()
+    sizes = volume_sizes()
+    skips_named = _prune_skips_named()
+    return [
+        (volume, sizes.get(volume.name, UNKNOWN_SIZE))
+        for volume in list_volumes()
+        if volume.name not in users
+        and volume.driver == LOCAL_DRIVER
+        and (volume.anonymous or not skips_named)
+    ]
+
+
+def prune_volumes() -> tuple[list[str], int]:
+    """Delete unused volumes; (deleted names, bytes reclaimed). Raises EngineUnavailable."""
+    with translate_errors():
+        answer = api().prune_volumes()
+    return list(answer.get("VolumesDeleted") or ()), answer.get("SpaceReclaimed", 0) or 0

@@ -1,0 +1,124 @@
+"""Forms for creating networks and connecting containers to them."""
+
+import ipaddress
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from containers.parsing import LABEL_KEY_RE, OBJECT_NAME_RE, parse_key_values
+
+ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class CreateNetworkForm(forms.Form):
+    name = forms.CharField(max_length=128)
+    subnet = forms.CharField(
+        required=False, max_length=64, help_text="Optional, CIDR: e.g. 10.42.0.0/24"
+    )
+    gateway = forms.CharField(
+        required=False, max_length=64, help_text="Optional, an address inside the subnet"
+    )
+    internal = forms.BooleanField(
+        required=False, help_text="No route to the outside: containers only reach each other"
+    )
+    labels = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="KEY=VALUE per line"
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not OBJECT_NAME_RE.match(name):
+            raise ValidationError(
+                "A network name may only contain letters, digits, _ . - , must start with a "
+                "letter or digit and be at least 2 characters."
+            )
+        return name
+
+    def clean_subnet(self):
+        text = self.cleaned_data["subnet"].strip()
+        if not text:
+            return None
+        try:
+            subnet = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            raise ValidationError(f"“{text}” is not a subnet in CIDR form ({exc}).") from None
+        if subnet.version != 4:
+            raise ValidationError("Only IPv4 subnets are supported here.")
+        if subnet.num_addresses < 4:
+            raise ValidationError("The subnet is too small: use /30 or larger.")
+        return subnet
+
+    def clean_gateway(self):
+        text = self.cleaned_data["gateway"].strip()
+        if not text:
+            return None
+        try:
+            return ipaddress.ip_address(text)
+        except ValueError:
+            raise ValidationError(f"“{text}” is not an IP address.") from None
+
+    def clean_labels(self):
+        return parse_key_values(self.cleaned_data["labels"], what="label", key_re=LABEL_KEY_RE)
+
+    def clean(self):
+        data = super().clean()
+        subnet, gateway = data.get("subnet"), data.get("gateway")
+        if gateway is not None and "subnet" not in self.errors:
+            if subnet is None:
+                self.add_error("gateway", "A gateway needs a subnet to sit in.")
+            elif gateway not in subnet:
+                self.add_error("gateway", f"The gateway {gateway} is not inside {subnet}.")
+            elif gateway in (subnet.network_address, subnet.broadcast_address):
+                self.add_error(
+                    "gateway", f"{gateway} is the network or broadcast address of {subnet}."
+                )
+        return data
+
+
+class ConnectForm(forms.Form):
+    container = forms.ChoiceField()
+    aliases = forms.CharField(
+        required=False, max_length=1000, help_text="Other names on this network, comma or space"
+    )
+    ipv4_address = forms.CharField(
+        label="Static IPv4 address", required=False, max_length=64, help_text="Optional"
+    )
+
+    def __init__(self, *args, containers=(), subnets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["container"].choices = [("", "Choose a container")] + [
+            (c.id, c.name) for c in containers
+        ]
+        self.subnets = [ipaddress.ip_network(s, strict=False) for s in subnets]
+
+    def clean_aliases(self):
+        aliases = [a for a in re.split(r"[\s,]+", self.cleaned_data["aliases"]) if a]
+        bad = [a for a in aliases if not ALIAS_RE.match(a) or len(a) > 253]
+        if bad:
+            raise ValidationError(
+                f"Not a valid alias: {', '.join(bad)} (letters, digits, _ . - only)."
+            )
+        return list(dict.fromkeys(aliases))
+
+    def clean_ipv4_address(self):
+        text = self.cleaned_data["ipv4_address"].strip()
+        if not text:
+            return ""
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            raise ValidationError(f"“{text}” is not an IP address.") from None
+        if address.version != 4:
+            raise ValidationError("Give an IPv4 address.")
+        subnets = [s for s in self.subnets if s.version == 4]
+        if not subnets:
+            raise ValidationError("A static address needs a network created with its own subnet.")
+        if not any(address in s for s in subnets):
+            raise ValidationError(
+                f"{address} is not inside the network's subnet "
+                f"({', '.join(str(s) for s in subnets)})."
+            )
+        if any(address in (s.network_address, s.broadcast_address) for s in subnets):
+            raise ValidationError(f"{address} is the network or broadcast address.")
+        return str(address)

@@ -1,0 +1,72 @@
+"""The create-volume form: name (optional → anonymous), driver, driver options, labels."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from containers.parsing import LABEL_KEY_RE, OBJECT_NAME_RE, parse_key_values
+
+DRIVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+OPTION_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+BIND_REFUSED = "Bind-style volumes need an admin (not available here yet)."
+
+
+def is_bind_style(options: dict[str, str]) -> bool:
+    """Options that make the local driver mount a host path (`o=bind`, `device=…`)."""
+    lowered = {key.lower(): value for key, value in options.items()}
+    return "device" in lowered or "bind" in lowered.get("o", "").lower()
+
+
+class VolumeForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        required=False,
+        max_length=255,
+        help_text="Leave empty for an anonymous volume (the engine picks a random name).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "data_volume"}),
+    )
+    driver = forms.CharField(
+        label="Driver",
+        initial="local",
+        max_length=255,
+        help_text="local stores the data on the engine's disk.",
+    )
+    driver_opts = forms.CharField(
+        label="Driver options",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "KEY=VALUE, one per line"}),
+        help_text="KEY=VALUE lines passed to the driver.",
+    )
+    labels = forms.CharField(
+        label="Labels",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "KEY=VALUE, one per line"}),
+        help_text="KEY=VALUE lines.",
+    )
+
+    def clean_name(self):
+        value = self.cleaned_data["name"].strip()
+        if value and not OBJECT_NAME_RE.match(value):
+            raise ValidationError(
+                "A volume name is at least 2 characters: a letter or digit, then letters, "
+                "digits, _ . or -."
+            )
+        return value
+
+    def clean_driver(self):
+        value = self.cleaned_data["driver"].strip()
+        if not DRIVER_RE.match(value):
+            raise ValidationError("A driver name is letters, digits and _ . : / -.")
+        return value
+
+    def clean_driver_opts(self):
+        options = parse_key_values(
+            self.cleaned_data["driver_opts"], what="driver option", key_re=OPTION_KEY_RE
+        )
+        if is_bind_style(options):
+            raise ValidationError(BIND_REFUSED)
+        return options
+
+    def clean_labels(self):
+        return parse_key_values(self.cleaned_data["labels"], what="label", key_re=LABEL_KEY_RE)
