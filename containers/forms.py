@@ -50,7 +50,8 @@ class RunContainerForm(forms.Form):
         label="Volumes",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "data:/var/lib/data\n/cache"}),
-        help_text="One per line: volume-name:/path[:ro] for a named volume, /path for an anonymous one.",
+        help_text="One per line: volume-name:/path[:ro] for a named volume, /path for an anonymous "
+        "one; admins may bind an allowed host folder with /host/path:/path[:ro].",
     )
     restart_policy = forms.ChoiceField(
         label="Restart policy", choices=RESTART_POLICIES, initial="no"
@@ -77,6 +78,11 @@ class RunContainerForm(forms.Form):
     )
     # Set by check_against_engine: the image is missing and the user asked to pull it first.
     needs_pull = False
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Bind mounts of host paths depend on who asks (containers.bind_policy).
+        self.user = user
 
     def clean_image(self):
         image = self.cleaned_data["image"].strip()
@@ -107,7 +113,7 @@ class RunContainerForm(forms.Form):
         return parsing.parse_ports(self.cleaned_data["ports"])
 
     def clean_volumes(self):
-        return parsing.parse_volumes(self.cleaned_data["volumes"])
+        return parsing.parse_volumes(self.cleaned_data["volumes"], user=self.user)
 
     def clean_labels(self):
         return parsing.parse_labels(self.cleaned_data["labels"])

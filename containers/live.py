@@ -4,6 +4,7 @@ import asyncio
 
 from containers import rendering
 from dockerweb import gateway
+from dockerweb.gateway.types import HELPER_LABEL
 
 # Container actions that change what the sidebar and table show (exec_*, attach… don't).
 STATE_ACTIONS = {
@@ -34,6 +35,8 @@ def container_payload(summary) -> dict:
 
 
 async def describe_container_event(event) -> dict | None:
+    if HELPER_LABEL in event.attributes:  # the portal's own volume helpers come and go unseen
+        return None
     action = event.action.split(":", 1)[0]
     if action == "destroy":
         return {"type": "container", "id": event.id, "action": action, "removed": True}

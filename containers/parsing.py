@@ -9,6 +9,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from containers import bind_policy
 from dockerweb.gateway.types import ALL_INTERFACES, PortSpec, VolumeSpec
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -134,8 +135,9 @@ def parse_ports(text: str) -> tuple[PortSpec, ...]:
     return tuple(specs)
 
 
-def parse_volumes(text: str) -> tuple[VolumeSpec, ...]:
-    """Lines of `name:/path[:ro|rw]` (a named volume) or `/path` (an anonymous one)."""
+def parse_volumes(text: str, *, user=None) -> tuple[VolumeSpec, ...]:
+    """Lines of `name:/path[:ro|rw]` (a named volume), `/path` (an anonymous one) or
+    `/host/path:/path[:ro|rw]` (a bind mount: only as containers.bind_policy allows `user`)."""
     specs: list[VolumeSpec] = []
     errors = []
     destinations: dict[str, int] = {}
@@ -151,12 +153,19 @@ def parse_volumes(text: str) -> tuple[VolumeSpec, ...]:
         else:
             errors.append(f"Line {number}: “{line}” needs the form name:/path[:ro] or /path.")
             continue
+        bind_source = ""
         if name.startswith(("/", ".", "~")):
-            errors.append(
-                f"Line {number}: “{name}” is a host path. Bind mounts of host folders are not "
-                "allowed from this form; use a named volume."
-            )
-            continue
+            try:
+                if not name.startswith("/"):
+                    raise ValidationError(
+                        "only absolute host paths (/srv/data:/path) can be bound; "
+                        "use a named volume."
+                    )
+                bind_source = bind_policy.check_bind_source(name, user)
+            except ValidationError as exc:
+                errors.append(f"Line {number}: “{name}” is a host path: {exc.messages[0]}")
+                continue
+            name = ""
         if name and not OBJECT_NAME_RE.match(name):
             errors.append(
                 f"Line {number}: volume name “{name}” may only contain letters, digits, _ . - "
@@ -168,7 +177,7 @@ def parse_volumes(text: str) -> tuple[VolumeSpec, ...]:
                 f"Line {number}: the container path “{destination}” must be an absolute path below /."
             )
             continue
-        if not name and mode == "ro":
+        if not name and not bind_source and mode == "ro":
             # The engine refuses it ("must not set ReadOnly mode when using anonymous volumes").
             errors.append(
                 f"Line {number}: an anonymous volume can't be read-only (it starts empty); "
@@ -182,7 +191,14 @@ def parse_volumes(text: str) -> tuple[VolumeSpec, ...]:
             )
             continue
         destinations[destination] = number
-        specs.append(VolumeSpec(destination=destination, name=name, read_only=mode == "ro"))
+        specs.append(
+            VolumeSpec(
+                destination=destination,
+                name=name,
+                read_only=mode == "ro",
+                bind_source=bind_source,
+            )
+        )
     if errors:
         raise ValidationError(errors)
     return tuple(specs)

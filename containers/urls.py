@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from containers import views
+from containers import settings_views, views
 
 
 class ContainerRefConverter:
@@ -28,5 +28,10 @@ urlpatterns = [
     path("<container:container_id>/header/", views.container_header, name="header"),
     path("<container:container_id>/logs/download/", views.logs_download, name="logs-download"),
     path("<container:container_id>/remove/", views.container_remove, name="remove"),
+    path(
+        "<container:container_id>/settings/",
+        settings_views.container_settings,
+        name="settings",
+    ),
     path("<container:container_id>/<str:action>/", views.container_action, name="action"),
 ]

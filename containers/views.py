@@ -15,6 +15,7 @@ from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.records import record
+from containers.bind_policy import describe_binds
 from containers.forms import RunContainerForm
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
@@ -216,7 +217,9 @@ def container_remove(request, container_id):
 @permission_required(CREATE, raise_exception=True)
 def container_run(request):
     """The "New container" form."""
-    form = RunContainerForm(request.POST or None, initial={"image": request.GET.get("image", "")})
+    form = RunContainerForm(
+        request.POST or None, initial={"image": request.GET.get("image", "")}, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         try:
             if form.check_against_engine() and form.needs_pull:
@@ -231,7 +234,8 @@ def container_run(request):
                         target_type="image",
                         target_id=spec.image,
                         target_name=spec.image,
-                        detail=f"to run {spec.name or 'a container'}: job {job.pk}",
+                        detail=f"to run {spec.name or 'a container'}: job {job.pk}"
+                        f"{describe_binds(spec)}",
                     )
                     return redirect("jobs:detail", job.pk)
             if not form.errors:
@@ -239,7 +243,13 @@ def container_run(request):
                 container_id = gateway.containers.run_container(
                     spec, extra_labels={"dockerweb.created-by": request.user.get_username()}
                 )
-                _audit(request, "run", container_id, spec.name, detail=f"image {spec.image}")
+                _audit(
+                    request,
+                    "run",
+                    container_id,
+                    spec.name,
+                    detail=f"image {spec.image}{describe_binds(spec)}",
+                )
                 messages.success(
                     request, f"Started {spec.name or container_id[:12]} from {spec.image}."
                 )

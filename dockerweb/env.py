@@ -64,6 +64,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_abs_paths(name: str) -> list[str]:
+    """A comma-separated list of absolute paths (default empty); a relative one is an error."""
+    paths = env_list(name, [])
+    for path in paths:
+        if not os.path.isabs(path):
+            raise ImproperlyConfigured(f"{name} entries must be absolute paths, got {path!r}")
+    return paths
+
+
 def env_docker_host(name: str = "DOCKER_HOST") -> str:
     """DOCKER_HOST as the docker CLI reads it: unix://, tcp://, ssh:// or npipe://."""
     raw = env_str(name, "unix:///var/run/docker.sock")

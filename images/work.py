@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 
 from audit.records import record
+from containers.bind_policy import describe_binds
 from dockerweb import gateway
 from dockerweb.gateway.types import RunSpec
 from images.progress import LayerProgress
@@ -153,7 +154,7 @@ def pull_and_run_work(spec: RunSpec, user) -> Callable[[Reporter], dict]:
             target_type="container",
             target_id=container_id,
             target_name=spec.name,
-            detail=f"image {spec.image}",
+            detail=f"image {spec.image}{describe_binds(spec)}",
         )
         reporter.line(f"Started container {spec.name or container_id[:12]}")
         return {**result, "container": container_id}

@@ -72,3 +72,9 @@ def test_dead_socket_is_engine_unavailable_naming_the_address(settings, tmp_path
         assert str(tmp_path) in str(caught.value)
     finally:
         gateway.reset()
+
+
+def test_the_portals_own_volume_helpers_are_left_out_of_listings(make_container):
+    helper = make_container(start=False, labels={"dockerweb.helper": "1"})
+    listed = {c.id for c in gateway.containers.list_containers()}
+    assert helper["Id"] not in listed

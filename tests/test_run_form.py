@@ -293,7 +293,9 @@ BAD_INPUTS = [
         id="volume-relative-path",
     ),
     pytest.param(
-        Bad("volumes", "Bind mounts of host folders are not allowed", _set(volumes="/etc:/x")),
+        Bad(
+            "volumes", "Bind mounts are disabled: set DOCKERWEB_BIND_ROOTS", _set(volumes="/etc:/x")
+        ),
         id="volume-host-path",
     ),
     pytest.param(

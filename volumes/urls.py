@@ -1,6 +1,6 @@
 from django.urls import path
 
-from volumes import views
+from volumes import files, views
 
 app_name = "volumes"
 urlpatterns = [
@@ -8,4 +8,7 @@ urlpatterns = [
     path("new/", views.create, name="create"),
     path("prune/", views.prune, name="prune"),
     path("<str:volume_name>/remove/", views.remove, name="remove"),
+    path("<str:volume_name>/files/", files.browse, name="files"),
+    path("<str:volume_name>/files/download/", files.download, name="files-download"),
+    path("<str:volume_name>/files/upload/", files.upload, name="files-upload"),
 ]

@@ -70,7 +70,7 @@ def volume_list(request):
 @require_http_methods(["GET", "POST"])
 @permission_required(CREATE, raise_exception=True)
 def create(request):
-    form = VolumeForm(request.POST or None)
+    form = VolumeForm(request.POST or None, user=request.user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -88,7 +88,10 @@ def create(request):
                 status = 400
             else:
                 kind = "anonymous volume" if not data["name"] else "volume"
-                _audit(request, "volume.create", volume.name, detail=f"driver {volume.driver}")
+                host = f"; bind of host path {form.bind_source}" if form.bind_source else ""
+                _audit(
+                    request, "volume.create", volume.name, detail=f"driver {volume.driver}{host}"
+                )
                 messages.success(request, f"Created {kind} {volume.name}.")
                 return redirect("volumes:list")
         else:

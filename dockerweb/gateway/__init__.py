@@ -4,7 +4,7 @@ Only this package imports `docker`. Callers get plain dataclasses and the errors
 `errors.py`; every public function's docstring names what it raises.
 """
 
-from . import containers, events, images, logs, networks, volumes
+from . import containers, events, images, logs, networks, recreate, volume_files, volumes
 from .client import engine_address, reset
 from .errors import (
     Conflict,
@@ -28,6 +28,8 @@ __all__ = [
     "images",
     "logs",
     "networks",
+    "recreate",
     "reset",
+    "volume_files",
     "volumes",
 ]

@@ -11,6 +11,7 @@ from .client import api, translate_errors
 from .errors import GatewayError, NotFound
 from .types import (
     ALL_INTERFACES,
+    HELPER_LABEL,
     ContainerDetail,
     ContainerSummary,
     MountInfo,
@@ -82,7 +83,7 @@ def list_containers(*, all: bool = True, running_only: bool = False) -> list[Con
     filters = {"status": ["running"]} if running_only else None
     with translate_errors():
         items = api().containers(all=all and not running_only, filters=filters)
-    return [_summary(item) for item in items]
+    return [_summary(item) for item in items if HELPER_LABEL not in (item.get("Labels") or {})]
 
 
 def get_summary(container_id: str) -> ContainerSummary | None:
@@ -254,8 +255,8 @@ def run_container(spec: RunSpec, *, extra_labels: dict[str, str] | None = None) 
             mounts = [
                 docker.types.Mount(
                     target=v.destination,
-                    source=v.name or None,
-                    type="volume",
+                    source=v.bind_source or v.name or None,
+                    type="bind" if v.bind_source else "volume",
                     read_only=v.read_only,
                 )
                 for v in spec.volumes

@@ -19,6 +19,10 @@ def parse_engine_time(value: str | None) -> datetime | None:
         return None
 
 
+# Containers the portal itself creates (never started) to read and write volume files.
+# They are not the user's containers: listings and live updates leave them out.
+HELPER_LABEL = "dockerweb.helper"
+
 # Host IPs meaning "published on every interface" (IPv4 and IPv6).
 ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104 - compared with, never bound
 
@@ -154,8 +158,10 @@ class PortSpec:
 @dataclass(frozen=True, slots=True)
 class VolumeSpec:
     destination: str
-    name: str = ""  # empty: an anonymous volume
+    name: str = ""  # empty: an anonymous volume (or a bind mount)
     read_only: bool = False
+    # A bind mount of this host path (already checked by containers.bind_policy); name is "".
+    bind_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

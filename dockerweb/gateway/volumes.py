@@ -7,7 +7,7 @@ from datetime import datetime
 from docker.utils import version_gte
 
 from .client import api, translate_errors
-from .types import parse_engine_time
+from .types import HELPER_LABEL, parse_engine_time
 
 # The engine names anonymous volumes with 64 random hex digits.
 ANONYMOUS_NAME_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -78,6 +78,8 @@ def volume_users() -> dict[str, list[str]]:
         items = api().containers(all=True)
     users: dict[str, list[str]] = {}
     for item in items:
+        if HELPER_LABEL in (item.get("Labels") or {}):
+            continue
         name = (item.get("Names") or ["/?"])[0].lstrip("/")
         for mount in item.get("Mounts") or ():
             if mount.get("Type", "volume") == "volume" and mount.get("Name"):

@@ -1,0 +1,251 @@
+"""The container settings form: prefilled from `docker inspect`, turned into the changes
+(and a readable diff) of a recreate."""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from containers.parsing import OBJECT_NAME_RE, parse_env, parse_labels
+from dockerweb.gateway.errors import InvalidRequest
+from dockerweb.gateway.recreate import SettingsChange, parse_memory
+
+RESTART_CHOICES = [
+    ("no", "No (never restart)"),
+    ("always", "Always"),
+    ("unless-stopped", "Unless stopped"),
+    ("on-failure", "On failure"),
+]
+_NANO = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One changed setting: what it is now and what it will be. `secret` values are masked."""
+
+    field: str
+    old: str
+    new: str
+    secret: bool = False
+    old_set: bool = True
+    new_set: bool = True
+
+
+def _lines(pairs) -> str:
+    return "\n".join(f"{key}={value}" for key, value in pairs)
+
+
+def _memory_text(value: int) -> str:
+    if not value:
+        return ""
+    for unit, size in (("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if value % size == 0:
+            return f"{value // size}{unit}"
+    return str(value)
+
+
+def _cpus_text(nano: int) -> str:
+    if not nano:
+        return ""
+    return format((Decimal(nano) / _NANO).normalize(), "f")
+
+
+def _policy_text(policy: dict) -> str:
+    name = policy.get("Name") or "no"
+    if name == "on-failure" and policy.get("MaximumRetryCount"):
+        return f"on-failure (at most {policy['MaximumRetryCount']} retries)"
+    return name
+
+
+class ContainerSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    env = forms.CharField(
+        label="Environment",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "class": "mono", "spellcheck": "false"}),
+        help_text="One KEY=VALUE per line.",
+    )
+    restart_policy = forms.ChoiceField(choices=RESTART_CHOICES)
+    max_retries = forms.IntegerField(
+        label="Maximum retries (on failure)",
+        required=False,
+        min_value=0,
+        help_text="Only for “On failure”; empty or 0 = no limit.",
+    )
+    labels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono", "spellcheck": "false"}),
+        help_text="One key=value per line.",
+    )
+    memory = forms.CharField(
+        label="Memory limit",
+        required=False,
+        help_text="e.g. 512m or 1g; empty = no limit.",
+    )
+    cpus = forms.CharField(
+        label="CPU limit",
+        required=False,
+        help_text="Number of CPUs, e.g. 1.5; empty = no limit.",
+    )
+
+    def __init__(self, doc: dict, *args, **kwargs):
+        """`doc`: the container's inspect document (what "unchanged" means)."""
+        self.doc = doc
+        self.current = self.values_of(doc)
+        kwargs.setdefault("initial", self.initial_from(self.current))
+        super().__init__(*args, **kwargs)
+
+    # -- the container as it is ------------------------------------------------------------
+
+    @staticmethod
+    def values_of(doc: dict) -> dict:
+        config = doc.get("Config") or {}
+        host = doc.get("HostConfig") or {}
+        policy = host.get("RestartPolicy") or {}
+        return {
+            "name": doc.get("Name", "").lstrip("/"),
+            "env": tuple(config.get("Env") or ()),
+            "labels": dict(config.get("Labels") or {}),
+            "restart_policy": {
+                "Name": policy.get("Name") or "no",
+                "MaximumRetryCount": policy.get("MaximumRetryCount") or 0,
+            },
+            "memory": host.get("Memory") or 0,
+            "nano_cpus": host.get("NanoCpus") or 0,
+        }
+
+    @staticmethod
+    def initial_from(current: dict) -> dict:
+        policy = current["restart_policy"]
+        return {
+            "name": current["name"],
+            "env": "\n".join(current["env"]),
+            "labels": _lines(sorted(current["labels"].items())),
+            "restart_policy": policy["Name"],
+            "max_retries": policy["MaximumRetryCount"] or None,
+            "memory": _memory_text(current["memory"]),
+            "cpus": _cpus_text(current["nano_cpus"]),
+        }
+
+    # -- validation ------------------------------------------------------------------------
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip().lstrip("/")
+        if not OBJECT_NAME_RE.match(name):
+            raise ValidationError(
+                "A name uses letters, digits, “_”, “.” and “-”, starts with a letter or digit "
+                "and has at least two characters."
+            )
+        return name
+
+    def clean_env(self):
+        return parse_env(self.cleaned_data["env"])
+
+    def clean_labels(self):
+        return parse_labels(self.cleaned_data["labels"])
+
+    def clean_memory(self):
+        try:
+            return parse_memory(self.cleaned_data["memory"])
+        except InvalidRequest as exc:
+            raise ValidationError(str(exc)) from None
+
+    def clean_cpus(self):
+        text = self.cleaned_data["cpus"].strip()
+        if not text:
+            return 0
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(f"“{text}” is not a number of CPUs such as 1.5.") from None
+        if not value.is_finite() or value < 0:
+            raise ValidationError(f"“{text}” is not a number of CPUs such as 1.5.")
+        return int(value * _NANO)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("restart_policy") != "on-failure" and data.get("max_retries"):
+            self.add_error("max_retries", "Retries only apply to the “On failure” policy.")
+        return data
+
+    # -- what changes ----------------------------------------------------------------------
+
+    def change(self) -> SettingsChange:
+        """Only the fields that differ from the container as it is."""
+        data = self.cleaned_data
+        current = self.current
+        policy = {
+            "Name": data["restart_policy"],
+            "MaximumRetryCount": data.get("max_retries") or 0,
+        }
+        wanted = {
+            "name": data["name"],
+            "env": data["env"],
+            "labels": data["labels"],
+            "restart_policy": policy,
+            "memory": data["memory"],
+            "nano_cpus": data["cpus"],
+        }
+        return SettingsChange(
+            **{key: value for key, value in wanted.items() if value != current[key]}
+        )
+
+    def diff(self, change: SettingsChange) -> list[DiffLine]:
+        current = self.current
+        lines = []
+        if change.name is not None:
+            lines.append(DiffLine("Name", current["name"], change.name))
+        if change.env is not None:
+            old = dict(e.partition("=")[::2] for e in current["env"])
+            new = dict(e.partition("=")[::2] for e in change.env)
+            for key in sorted(old.keys() | new.keys()):
+                if old.get(key) != new.get(key):
+                    lines.append(
+                        DiffLine(
+                            f"Environment {key}",
+                            old.get(key, "(not set)"),
+                            new.get(key, "(removed)"),
+                            secret=True,
+                            old_set=key in old,
+                            new_set=key in new,
+                        )
+                    )
+        if change.labels is not None:
+            old, new = current["labels"], change.labels
+            for key in sorted(old.keys() | new.keys()):
+                if old.get(key) != new.get(key):
+                    lines.append(
+                        DiffLine(
+                            f"Label {key}",
+                            old.get(key, "(not set)"),
+                            new.get(key, "(removed)"),
+                            old_set=key in old,
+                            new_set=key in new,
+                        )
+                    )
+        if change.restart_policy is not None:
+            lines.append(
+                DiffLine(
+                    "Restart policy",
+                    _policy_text(current["restart_policy"]),
+                    _policy_text(change.restart_policy),
+                )
+            )
+        if change.memory is not None:
+            lines.append(
+                DiffLine(
+                    "Memory limit",
+                    _memory_text(current["memory"]) or "no limit",
+                    _memory_text(change.memory) or "no limit",
+                )
+            )
+        if change.nano_cpus is not None:
+            lines.append(
+                DiffLine(
+                    "CPU limit",
+                    _cpus_text(current["nano_cpus"]) or "no limit",
+                    _cpus_text(change.nano_cpus) or "no limit",
+                )
+            )
+        return lines

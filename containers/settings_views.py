@@ -1,0 +1,80 @@
+"""The container's Settings tab: edit, review the diff, confirm, recreate."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from audit.records import record
+from containers.settings_form import ContainerSettingsForm
+from containers.views import CREATE, REMOVE, _inspect_or_404, _listing
+from dockerweb import gateway
+from dockerweb.engine_errors import report_engine_error
+from dockerweb.gateway.recreate import recreate
+
+# What a recreate costs, shown before the user confirms.
+LOSSES = (
+    "The container is recreated: it is stopped, and its processes start again from scratch "
+    "in the new container.",
+    "Its writable layer is lost: files written inside the container outside volumes and "
+    "bind mounts.",
+    "Its logs so far, and its ID (the new container has a new one).",
+)
+
+
+@require_http_methods(["GET", "POST"])
+# Recreating replaces the container: it takes the right to create and to remove one.
+@permission_required([CREATE, REMOVE], raise_exception=True)
+def container_settings(request, container_id):
+    """GET: the form; POST step=review: the diff to confirm; step=edit: back to the form
+    with the edits; step=confirm: recreate."""
+    container = _inspect_or_404(request, container_id)
+    context = {"sidebar_containers": _listing(request), "container": container, "tab": "settings"}
+    if container is None:
+        return render(request, "containers/settings.html", context)
+    doc = container.raw
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+    form = ContainerSettingsForm(doc, request.POST if step else None)
+    context["form"] = form
+    context["losses"] = LOSSES
+    if step in ("", "edit") or not form.is_valid():
+        return render(
+            request, "containers/settings.html", context, status=400 if form.errors else 200
+        )
+    change = form.change()
+    if not change.changed_fields():
+        form.add_error(None, "Nothing changed: edit a setting first.")
+        return render(request, "containers/settings.html", context, status=400)
+    if step != "confirm":
+        context["diff"] = form.diff(change)
+        context["has_secrets"] = any(line.secret for line in context["diff"])
+        return render(request, "containers/settings_confirm.html", context)
+    fields = ", ".join(change.changed_fields())
+    try:
+        new_id = recreate(container.id, change)
+    except gateway.GatewayError as exc:
+        if isinstance(exc, gateway.EngineUnavailable):
+            report_engine_error(request, exc)
+        _audit(request, container.id, container.name, error=exc, detail=fields)
+        form.add_error(
+            None,
+            f"Could not apply the settings: {exc}. The container was left as it was.",
+        )
+        return render(request, "containers/settings.html", context, status=400)
+    new_name = change.name or container.name
+    _audit(request, new_id, new_name, detail=f"changed {fields}; replaced {container.short_id}")
+    messages.success(request, f"Recreated {new_name} with the new settings.")
+    return redirect("containers:logs", new_id)
+
+
+def _audit(request, container_id: str, name: str, *, error=None, detail: str = ""):
+    # Only the names of the changed fields: environment values may be secrets.
+    record(
+        request.user,
+        "container.recreate",
+        target_type="container",
+        target_id=container_id,
+        target_name=name,
+        ok=error is None,
+        detail=f"{detail}: {error}" if error is not None else detail,
+    )

@@ -1,0 +1,209 @@
+"""Changing a container's settings: recreate it from its own inspected config, safely.
+
+The engine can't change most settings of an existing container, so a "settings change" is a
+new container built from the old one's `docker inspect` (Config, HostConfig and every network
+endpoint) with only the edited fields replaced. The old container is never lost: it is stopped
+and renamed aside until the new one runs, and put back as it was if anything fails.
+"""
+
+import contextlib
+import copy
+from dataclasses import dataclass
+
+import docker.errors
+import docker.utils
+
+from .client import api, translate_errors
+from .errors import GatewayError, InvalidRequest
+
+# Endpoint settings a user (or compose) chose; the rest of an inspected endpoint is runtime state.
+_ENDPOINT_KEYS = ("IPAMConfig", "Links", "Aliases", "DriverOpts")
+# Network modes that have no per-network endpoints of their own to recreate.
+_SPECIAL_NETWORK_MODES = ("host", "none")
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """The edited settings; None means "keep what the container has"."""
+
+    name: str | None = None
+    env: tuple[str, ...] | None = None
+    labels: dict[str, str] | None = None
+    restart_policy: dict | None = None  # {"Name": "on-failure", "MaximumRetryCount": 3}
+    memory: int | None = None  # bytes; 0 = no limit
+    nano_cpus: int | None = None  # 1e9 per CPU; 0 = no limit
+
+    def changed_fields(self) -> list[str]:
+        return [f for f in self.__dataclass_fields__ if getattr(self, f) is not None]
+
+
+def parse_memory(text: str) -> int:
+    """ "512m", "1g", "1048576" → bytes; "" or "0" → 0 (no limit). Raises InvalidRequest."""
+    text = text.strip().lower()
+    if text in ("", "0"):
+        return 0
+    try:
+        value = docker.utils.parse_bytes(text)
+    except (docker.errors.DockerException, ValueError) as exc:
+        raise InvalidRequest(f"“{text}” is not a size such as 512m or 1g.") from exc
+    if value <= 0:
+        raise InvalidRequest(f"“{text}” is not a size such as 512m or 1g.")
+    return value
+
+
+def _create_body(doc: dict, changes: SettingsChange) -> tuple[dict, list[tuple[str, dict]]]:
+    """The POST /containers/create body for the new container, and the extra networks to
+    connect afterwards (API 1.41 accepts only one endpoint at create time)."""
+    config = copy.deepcopy(doc.get("Config") or {})
+    host_config = copy.deepcopy(doc.get("HostConfig") or {})
+    short_id = doc["Id"][:12]
+    # The engine sets Hostname to the short id unless one was given: a copied short id would
+    # name the new container after the old one.
+    if config.get("Hostname") == short_id:
+        config.pop("Hostname")
+    if changes.env is not None:
+        config["Env"] = list(changes.env)
+    if changes.labels is not None:
+        config["Labels"] = dict(changes.labels)
+    if changes.restart_policy is not None:
+        host_config["RestartPolicy"] = dict(changes.restart_policy)
+    if changes.memory is not None:
+        host_config["Memory"] = changes.memory
+        # The old swap limit was derived from the old memory limit (or is "unlimited", -1):
+        # let the engine derive it again rather than keep a value below the new limit.
+        if host_config.get("MemorySwap") != -1:
+            host_config["MemorySwap"] = 0
+    if changes.nano_cpus is not None:
+        host_config["NanoCpus"] = changes.nano_cpus
+    _keep_anonymous_volumes(doc, host_config)
+
+    networks = (doc.get("NetworkSettings") or {}).get("Networks") or {}
+    mode = host_config.get("NetworkMode") or "default"
+    endpoints = []
+    if mode not in _SPECIAL_NETWORK_MODES and not mode.startswith("container:"):
+        for name, endpoint in networks.items():
+            settings = {k: copy.deepcopy(endpoint[k]) for k in _ENDPOINT_KEYS if endpoint.get(k)}
+            # The engine adds the short id as an alias on user networks; the new container
+            # gets its own.
+            aliases = [a for a in settings.get("Aliases") or () if not doc["Id"].startswith(a)]
+            settings["Aliases"] = aliases or None
+            endpoints.append((name, settings))
+        # The network the container was created on goes first (its NetworkMode).
+        primary = "bridge" if mode == "default" else mode
+        endpoints.sort(key=lambda item: item[0] != primary)
+    body = {**config, "HostConfig": host_config}
+    if endpoints:
+        first_name, first = endpoints[0]
+        body["NetworkingConfig"] = {"EndpointsConfig": {first_name: first}}
+    return body, endpoints[1:]
+
+
+def _keep_anonymous_volumes(doc: dict, host_config: dict) -> None:
+    """Mount the old container's anonymous volumes into the new one by name.
+
+    Named volumes and bind mounts come back through HostConfig.Binds/Mounts unchanged. An
+    anonymous volume (an image VOLUME or `-v /path`) is only in Config.Volumes: the engine
+    would give the new container a fresh, empty one. Binding the old volume by its name at
+    the same path keeps the data; the old container is removed without `v`, so the volume
+    survives it (it stays an unnamed-looking volume, now used by the new container).
+    """
+    taken = set()
+    for bind in host_config.get("Binds") or ():
+        parts = bind.split(":")
+        if len(parts) >= 2:
+            taken.add(parts[1])
+    for mount in host_config.get("Mounts") or ():
+        taken.add(mount.get("Target"))
+    extra = []
+    for mount in doc.get("Mounts") or ():
+        if mount.get("Type") != "volume" or mount.get("Destination") in taken:
+            continue
+        mode = "rw" if mount.get("RW", True) else "ro"
+        extra.append(f"{mount['Name']}:{mount['Destination']}:{mode}")
+    if extra:
+        host_config["Binds"] = [*(host_config.get("Binds") or []), *extra]
+
+
+def recreate(container_id: str, changes: SettingsChange) -> str:
+    """Replace the container by one with `changes` applied and everything else kept; returns
+    the new container's id.
+
+    Order, so the original is never lost: stop it, rename it aside
+    (`<name>-dockerweb-old-<short id>`), create the new one under the (new) name, connect its
+    other networks, start it if the old one was running, and only then remove the old one
+    (without its volumes). If any step fails, the new container is removed, the old one gets
+    its name back and is started again if it was running, and the error is raised.
+    Raises NotFound, Conflict (name in use), InvalidRequest (e.g. limits the engine refuses),
+    EngineError (e.g. a port taken), EngineUnavailable.
+    """
+    client = api()
+    with translate_errors():
+        doc = client.inspect_container(container_id)
+    host_config = doc.get("HostConfig") or {}
+    if host_config.get("AutoRemove"):
+        raise InvalidRequest(
+            "This container is removed by the engine when it stops (--rm): it can't be "
+            "stopped and kept aside while its replacement is made."
+        )
+    old_id = doc["Id"]
+    name = doc.get("Name", "").lstrip("/")
+    new_name = changes.name or name
+    state = doc.get("State") or {}
+    was_running = bool(state.get("Running"))
+    body, extra_networks = _create_body(doc, changes)
+
+    aside = f"{name}-dockerweb-old-{old_id[:12]}"
+    renamed = False
+    new_id = None
+    try:
+        with translate_errors():
+            if state.get("Paused"):
+                client.unpause(old_id)
+            if was_running:
+                client.stop(old_id)
+            client.rename(old_id, aside)
+            renamed = True
+            new_id = client.create_container_from_config(body, new_name)["Id"]
+            for network, endpoint in extra_networks:
+                ipam = endpoint.get("IPAMConfig") or {}
+                client.connect_container_to_network(
+                    new_id,
+                    network,
+                    aliases=endpoint.get("Aliases"),
+                    links=_links(endpoint.get("Links")),
+                    ipv4_address=ipam.get("IPv4Address") or None,
+                    ipv6_address=ipam.get("IPv6Address") or None,
+                    link_local_ips=ipam.get("LinkLocalIPs") or None,
+                    driver_opt=endpoint.get("DriverOpts"),
+                )
+            if was_running:
+                client.start(new_id)
+    except GatewayError:
+        _restore(client, old_id, name, new_id, renamed=renamed, start=was_running)
+        raise
+    with translate_errors():
+        # v=False: named and anonymous volumes stay (the new container uses them).
+        client.remove_container(old_id, v=False)
+    return new_id
+
+
+def _links(links):
+    """Inspect shows links as "/target:/me/alias"; connect wants (target, alias)."""
+    pairs = []
+    for link in links or ():
+        target, _, alias = link.partition(":")
+        pairs.append((target.lstrip("/"), alias.rsplit("/", 1)[-1] or target.lstrip("/")))
+    return pairs or None
+
+
+def _restore(client, old_id: str, name: str, new_id: str | None, *, renamed: bool, start: bool):
+    """Undo a failed recreate as far as possible; errors here must not hide the first one."""
+    if new_id is not None:
+        with contextlib.suppress(Exception):
+            client.remove_container(new_id, force=True)
+    if renamed:
+        with contextlib.suppress(Exception):
+            client.rename(old_id, name)
+    if start:
+        with contextlib.suppress(Exception):
+            client.start(old_id)

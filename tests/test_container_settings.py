@@ -1,0 +1,272 @@
+"""The container Settings tab: edit, review the diff, confirm; the recreate keeps every other
+setting, and a failed recreate leaves the original container as it was."""
+
+import random
+import re
+
+import docker
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from audit.models import AuditEntry
+from tests import engine as eng
+
+COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+
+
+def _create_subnet_network(docker_api, name: str) -> str:
+    """A user network on a random 10.x.y.0/24 (retried while it overlaps one in use)."""
+    for _ in range(20):
+        subnet = f"10.{random.randint(1, 254)}.{random.randint(0, 254)}.0/24"  # noqa: S311
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        try:
+            docker_api.create_network(name, driver="bridge", ipam=ipam, labels=eng.TEST_LABELS)
+        except docker.errors.APIError as exc:
+            if "overlap" in str(exc).lower():
+                continue
+            raise
+        return subnet
+    raise AssertionError("no free 10.x.y.0/24 subnet found")
+
+
+@pytest.fixture
+def rich_container(docker_api, test_image, tmp_path):
+    """A running container with two user networks (alias, static IP), a read-only named
+    volume, a read-write bind mount, labels, a restart policy, a memory limit and a port."""
+    name = eng.unique_name("dwt-settings")
+    net_alias, net_static = f"{name}-a", f"{name}-b"
+    volume = f"{name}-vol"
+    docker_api.create_network(net_alias, driver="bridge", labels=eng.TEST_LABELS)
+    subnet = _create_subnet_network(docker_api, net_static)
+    static_ip = subnet.replace(".0/24", ".23")
+    docker_api.create_volume(volume, labels=eng.TEST_LABELS)
+    bind_dir = tmp_path / "bound"
+    bind_dir.mkdir()
+    host_port = eng.free_port()
+    try:
+        created = docker_api.create_container(
+            test_image,
+            command=COMMAND,
+            name=name,
+            environment={"GREETING": "hello", "SECRET_TOKEN": "s3cr3t-value"},
+            labels={**eng.TEST_LABELS, "com.example.role": "web"},
+            ports=[80],
+            host_config=docker_api.create_host_config(
+                binds={
+                    volume: {"bind": "/data", "mode": "ro"},
+                    str(bind_dir): {"bind": "/host", "mode": "rw"},
+                },
+                restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
+                mem_limit="64m",
+                port_bindings={80: ("127.0.0.1", host_port)},
+                network_mode=net_alias,
+            ),
+            networking_config=docker_api.create_networking_config(
+                {net_alias: docker_api.create_endpoint_config(aliases=["web-alias"])}
+            ),
+        )
+        docker_api.connect_container_to_network(created["Id"], net_static, ipv4_address=static_ip)
+        docker_api.start(created["Id"])
+        yield {
+            "id": created["Id"],
+            "name": name,
+            "net_alias": net_alias,
+            "net_static": net_static,
+            "static_ip": static_ip,
+            "volume": volume,
+        }
+    finally:
+        for item in docker_api.containers(all=True, filters={"name": [name]}):
+            docker_api.remove_container(item["Id"], force=True)
+        for network in (net_alias, net_static):
+            try:
+                docker_api.remove_network(network)
+            except docker.errors.NotFound:
+                pass
+        docker_api.remove_volume(volume, force=True)
+
+
+def _normalised(doc: dict) -> dict:
+    """An inspect document without what legitimately differs between two containers."""
+    doc = {
+        key: value
+        for key, value in doc.items()
+        if key
+        not in {
+            "Id",
+            "Created",
+            "State",
+            "Name",
+            "ResolvConfPath",
+            "HostnamePath",
+            "HostsPath",
+            "LogPath",
+            "GraphDriver",
+            "NetworkSettings",
+            "RestartCount",
+        }
+    }
+    doc["Config"] = {k: v for k, v in doc["Config"].items() if k not in {"Hostname", "Env"}}
+    doc["Mounts"] = sorted(doc["Mounts"], key=lambda m: m["Destination"])
+    return doc
+
+
+def _networks(doc: dict) -> dict:
+    short_id = doc["Id"][:12]
+    found = {}
+    for name, endpoint in doc["NetworkSettings"]["Networks"].items():
+        found[name] = {
+            "NetworkID": endpoint["NetworkID"],
+            "Aliases": sorted(a for a in endpoint["Aliases"] or () if a != short_id),
+            "IPAMConfig": endpoint["IPAMConfig"],
+            "Links": endpoint["Links"],
+        }
+    return found
+
+
+def _form_data(response, **changes) -> dict:
+    data = {
+        key: "" if value is None else value
+        for key, value in response.context["form"].initial.items()
+    }
+    data.update(changes)
+    return data
+
+
+def test_changing_only_env_keeps_every_other_setting(admin_client, docker_api, rich_container):
+    cid = rich_container["id"]
+    before = docker_api.inspect_container(cid)
+
+    form_page = admin_client.get(f"/containers/{cid}/settings/")
+    assert form_page.status_code == 200
+    data = _form_data(form_page)
+    assert "GREETING=hello" in data["env"]
+    data["env"] = data["env"].replace("GREETING=hello", "GREETING=goodbye") + "\nADDED=1"
+
+    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    assert review.status_code == 200
+    text = review.content.decode()
+    assert "Environment GREETING" in text and "Environment ADDED" in text
+    assert "Label" not in text and "Memory limit" not in text  # only what changed is listed
+    assert docker_api.inspect_container(cid)["Id"] == cid  # nothing happened yet
+
+    done = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    assert done.status_code == 302
+    new_id = re.fullmatch(r"/containers/([0-9a-f]{64})/", done["Location"]).group(1)
+    assert new_id != cid
+    after = docker_api.inspect_container(new_id)
+
+    assert after["Name"] == before["Name"]
+    assert after["State"]["Running"]
+    assert _normalised(after) == _normalised(before)
+    assert _networks(after) == _networks(before)
+    networks = after["NetworkSettings"]["Networks"]
+    assert "web-alias" in networks[rich_container["net_alias"]]["Aliases"]
+    assert networks[rich_container["net_static"]]["IPAddress"] == rich_container["static_ip"]
+    assert after["NetworkSettings"]["Ports"] == before["NetworkSettings"]["Ports"]
+    modes = {m["Destination"]: m["RW"] for m in after["Mounts"]}
+    assert modes == {"/data": False, "/host": True}
+    assert after["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert after["HostConfig"]["Memory"] == 64 * 1024 * 1024
+    assert after["Config"]["Cmd"] == COMMAND
+    assert after["Config"]["Hostname"] == new_id[:12]  # its own, not the old short id
+
+    env_before = set(before["Config"]["Env"])
+    env_after = set(after["Config"]["Env"])
+    assert env_after - env_before == {"GREETING=goodbye", "ADDED=1"}
+    assert env_before - env_after == {"GREETING=hello"}
+
+    # The old container is gone (not left aside), its volume kept.
+    names = [
+        c["Names"][0] for c in docker_api.containers(all=True, filters={"name": ["dockerweb-old"]})
+    ]
+    assert not [n for n in names if rich_container["name"] in n]
+    with pytest.raises(docker.errors.NotFound):
+        docker_api.inspect_container(cid)
+    assert docker_api.inspect_volume(rich_container["volume"])
+
+    entry = AuditEntry.objects.get(action="container.recreate")
+    assert entry.outcome == AuditEntry.Outcome.OK and entry.target_id == new_id
+    assert "changed env" in entry.detail and "goodbye" not in entry.detail
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"memory": "1m"}, "Minimum memory limit"),
+        ({"name": "TAKEN"}, "already in use"),
+    ],
+    ids=["memory-below-engine-minimum", "name-taken"],
+)
+def test_failed_recreate_leaves_the_original_running_under_its_name(
+    admin_client, docker_api, rich_container, make_container, change, error
+):
+    cid = rich_container["id"]
+    if change.get("name") == "TAKEN":
+        change = {"name": make_container(start=False)["Name"].lstrip("/")}
+    before = docker_api.inspect_container(cid)
+    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"), **change)
+
+    response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert error in text and "left as it was" in text
+    after = docker_api.inspect_container(rich_container["name"])
+    assert after["Id"] == cid
+    assert after["State"]["Running"]
+    assert after["State"]["StartedAt"] != before["State"]["StartedAt"]  # it was restarted
+    assert _networks(after) == _networks(before)
+    leftovers = docker_api.containers(all=True, filters={"name": [rich_container["name"]]})
+    assert [c["Id"] for c in leftovers] == [cid]
+    entry = AuditEntry.objects.get(action="container.recreate")
+    assert entry.outcome == AuditEntry.Outcome.FAILED
+
+
+def test_review_states_what_is_lost_and_changes_nothing(admin_client, docker_api, make_container):
+    container = make_container(COMMAND, environment={"API_KEY": "very-secret"})
+    cid = container["Id"]
+    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    data["env"] = data["env"].replace("API_KEY=very-secret", "API_KEY=other-secret")
+
+    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+
+    text = review.content.decode()
+    assert "writable layer" in text and "processes start again" in text
+    assert 'value="confirm"' in text
+    # Values are masked until revealed.
+    assert re.search(r'secret-mask[^>]*>[^<]*</span><span class="secret-value">very-secret', text)
+    after = docker_api.inspect_container(cid)
+    assert after["State"]["StartedAt"] == container["State"]["StartedAt"]
+    assert "API_KEY=very-secret" in after["Config"]["Env"]
+    assert not AuditEntry.objects.filter(action="container.recreate").exists()
+
+
+def test_nothing_changed_is_refused(admin_client, make_container):
+    cid = make_container(COMMAND)["Id"]
+    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    assert response.status_code == 400
+    assert "Nothing changed" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "permissions",
+    [
+        ("view_container",),
+        ("view_container", "create_container"),
+        ("view_container", "remove_container"),
+    ],
+)
+def test_settings_need_create_and_remove_permissions(client, make_container, permissions):
+    cid = make_container(COMMAND)["Id"]
+    user = User.objects.create_user("settings-user", password="pw-settings-1")
+    for codename in permissions:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="containers", codename=codename)
+        )
+    client.force_login(user)
+    assert client.get(f"/containers/{cid}/settings/").status_code == 403
+    assert client.post(f"/containers/{cid}/settings/", {"step": "confirm"}).status_code == 403
+    assert "/settings/" not in client.get(f"/containers/{cid}/overview/").content.decode()
