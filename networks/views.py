@@ -163,17 +163,25 @@ def connect(request, network_id):
     return redirect("networks:detail", network.id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @permission_required(CONNECT, raise_exception=True)
 def disconnect(request, network_id):
+    """GET: say what the container loses and ask; POST: disconnect."""
     network = _inspect_or_404(request, network_id)
     if network is None:
         return _render_detail(request, network_id, status=503)
-    container_id = request.POST.get("container", "")
+    container_id = request.POST.get("container", "") or request.GET.get("container", "")
     attached = {a.container_id: a for a in network.containers}
     if container_id not in attached:
         messages.error(request, f"That container is not connected to {network.name}.")
         return redirect("networks:detail", network.id)
+    if request.method == "GET":
+        context = {
+            "network": network,
+            "attachment": attached[container_id],
+            **sidebar_context(request),
+        }
+        return render(request, "networks/disconnect.html", context)
     name = attached[container_id].name
     try:
         gateway.networks.disconnect(network.id, container_id)

@@ -118,6 +118,11 @@ def test_connect_with_alias_resolves_from_other_container_then_disconnect_and_re
     assert f'data-attached-name="{server["Name"].lstrip("/")}"' in detail
     assert alias in detail
 
+    # Disconnecting asks first, saying what the container loses; asking changes nothing.
+    confirm = admin_client.get(f"/networks/{network_id}/disconnect/", {"container": server["Id"]})
+    assert "keeps running" in text(confirm) and alias in text(confirm)
+    assert name in docker_api.inspect_container(server["Id"])["NetworkSettings"]["Networks"]
+
     response = admin_client.post(f"/networks/{network_id}/disconnect/", {"container": server["Id"]})
     assert response.status_code == 302
     assert name not in docker_api.inspect_container(server["Id"])["NetworkSettings"]["Networks"]
