@@ -1,8 +1,12 @@
 """The container Settings tab: edit, review the diff, confirm; the recreate keeps every other
 setting, and a failed recreate leaves the original container as it was."""
 
+import contextlib
 import random
 import re
+import socket
+import threading
+import time
 
 import docker
 import pytest
@@ -270,3 +274,104 @@ def test_settings_need_create_and_remove_permissions(client, make_container, per
     assert client.get(f"/containers/{cid}/settings/").status_code == 403
     assert client.post(f"/containers/{cid}/settings/", {"step": "confirm"}).status_code == 403
     assert "/settings/" not in client.get(f"/containers/{cid}/overview/").content.decode()
+
+
+class PortThief(threading.Thread):
+    """Takes host port `port` the moment the old container dies (the recreate has stopped
+    it), so the new container can't start; gives it back as soon as the rollback removes the
+    new container, so the original can take it again."""
+
+    def __init__(self, docker_api, old_id: str, name: str, port: int):
+        super().__init__(daemon=True)
+        self.old_id, self.name, self.port = old_id, name, port
+        self.stream = docker_api.events(decode=True, filters={"type": "container"})
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.error: BaseException | None = None
+        self.socket: socket.socket | None = None
+
+    def run(self):
+        try:
+            for event in self.stream:
+                action = event.get("Action") or event.get("status")
+                actor = event.get("Actor") or {}
+                if action == "die" and actor.get("ID") == self.old_id and not self.held.is_set():
+                    self._take()
+                elif (
+                    action == "destroy"
+                    and actor.get("ID") != self.old_id
+                    and (actor.get("Attributes") or {}).get("name") == self.name
+                    and self.held.is_set()
+                ):
+                    self.release()
+                    return
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            if not self.released.is_set():
+                self.error = exc
+
+    def _take(self):
+        # docker-proxy may still be letting go of the port: retry for a moment.
+        deadline = time.monotonic() + 5
+        while True:
+            candidate = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                candidate.bind(("0.0.0.0", self.port))  # noqa: S104 - must clash with any bind
+                candidate.listen()
+            except OSError:
+                candidate.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+                continue
+            self.socket = candidate
+            self.held.set()
+            return
+
+    def release(self):
+        if self.socket is not None:
+            self.socket.close()
+        self.released.set()
+
+    def stop(self):
+        self.release()
+        with contextlib.suppress(Exception):
+            self.stream.close()
+        self.join(timeout=5)
+
+
+def test_recreate_whose_new_container_cannot_start_restores_the_running_original(
+    admin_client, docker_api, make_container
+):
+    port = eng.free_port()
+    original = make_container(
+        COMMAND,
+        ports=[80],
+        host_config={"port_bindings": {80: ("127.0.0.1", port)}},
+        environment={"GREETING": "hello"},
+    )
+    cid, name = original["Id"], original["Name"].lstrip("/")
+    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    data["env"] = data["env"].replace("GREETING=hello", "GREETING=bye")
+    thief = PortThief(docker_api, cid, name, port)
+    thief.start()
+    try:
+        response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+
+        assert thief.error is None, thief.error
+        assert thief.held.is_set(), "the port was never taken while the original was stopped"
+        assert response.status_code == 400
+        text = response.content.decode()
+        assert re.search(r"address already in use|port is already allocated", text), text
+        assert "left as it was" in text
+        after = docker_api.inspect_container(name)
+        assert after["Id"] == cid
+        leftovers = docker_api.containers(all=True, filters={"name": [name]})
+        assert [c["Id"] for c in leftovers] == [cid]
+        assert "GREETING=hello" in after["Config"]["Env"]
+        assert after["State"]["Running"], "the original wasn't started again"
+        assert after["State"]["StartedAt"] != original["State"]["StartedAt"]
+        assert after["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"] == str(port)
+        entry = AuditEntry.objects.get(action="container.recreate")
+        assert entry.outcome == AuditEntry.Outcome.FAILED
+    finally:
+        thief.stop()
