@@ -219,3 +219,30 @@ def test_open_page_says_removed_when_container_is_removed_elsewhere(
     # No buttons left that could only fail now.
     expect(page.locator("#container-header").get_by_role("button")).to_have_count(0)
     expect(page.locator("[data-log-status]")).to_have_text("Container removed")
+
+
+@pytest.mark.browser
+def test_kill_asks_first_and_says_what_is_lost(admin_page, portal, docker_api, make_container):
+    page = admin_page
+    container = make_container(STOPPABLE)
+    page.goto(f"{portal.url}/containers/{container['Id']}/")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()  # the first time, the user changes their mind
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="Kill", exact=True).click()
+    expect(page.get_by_role("button", name="Kill", exact=True)).to_be_visible()
+    assert "SIGKILL" in asked[0]
+    assert docker_api.inspect_container(container["Id"])["State"]["Running"], (
+        "killed without asking"
+    )
+
+    page.get_by_role("button", name="Kill", exact=True).click()
+    expect(page.locator(".message.success")).to_contain_text("Killed")
+    assert not docker_api.inspect_container(container["Id"])["State"]["Running"]

@@ -186,6 +186,11 @@
     toggle.textContent = revealed ? "Hide values" : "Show values";
     toggle.setAttribute("aria-pressed", String(revealed));
   });
+  // Forms that lose something without a page of their own (Kill) ask in a dialog first.
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
   document.addEventListener("htmx:afterSwap", () => {
     fixPortLinks(document);
     refilter();
