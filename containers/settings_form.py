@@ -7,9 +7,10 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers.parsing import OBJECT_NAME_RE, parse_env, parse_labels
+from containers.parsing import OBJECT_NAME_RE, parse_env, parse_labels, parse_ports, parse_volumes
 from dockerweb.gateway.errors import InvalidRequest
 from dockerweb.gateway.recreate import SettingsChange, parse_memory
+from dockerweb.gateway.types import PortSpec, VolumeSpec
 
 RESTART_CHOICES = [
     ("no", "No (never restart)"),
@@ -58,6 +59,66 @@ def _policy_text(policy: dict) -> str:
     return name
 
 
+def _port_text(port: PortSpec) -> str:
+    """The run form's syntax: `[ip:]host:container/proto`, or `container/proto`."""
+    if port.host_port is None:
+        return f"{port.container_port}/{port.protocol}"
+    ip = ""
+    if port.host_ip:
+        ip = f"[{port.host_ip}]:" if ":" in port.host_ip else f"{port.host_ip}:"
+    return f"{ip}{port.host_port}:{port.container_port}/{port.protocol}"
+
+
+def _volume_text(volume: VolumeSpec) -> str:
+    """The run form's syntax: `name:/dest[:ro]`, `/src:/dest[:ro]` or `/dest`."""
+    source = volume.bind_source or volume.name
+    text = f"{source}:{volume.destination}" if source else volume.destination
+    return f"{text}:ro" if volume.read_only else text
+
+
+def _port_key(port: PortSpec):
+    return (port.container_port, port.protocol, port.host_port or 0, port.host_ip)
+
+
+def _volume_key(volume: VolumeSpec):
+    return (volume.destination, volume.name, volume.bind_source, volume.read_only)
+
+
+def _ports_of(host: dict) -> tuple[PortSpec, ...]:
+    ports = []
+    for key, bindings in (host.get("PortBindings") or {}).items():
+        number, _, protocol = key.partition("/")
+        for binding in bindings or [{}]:
+            host_port = (binding or {}).get("HostPort") or ""
+            ports.append(
+                PortSpec(
+                    container_port=int(number),
+                    protocol=protocol or "tcp",
+                    host_port=int(host_port) if host_port else None,
+                    host_ip=(binding or {}).get("HostIp") or "",
+                )
+            )
+    return tuple(sorted(ports, key=_port_key))
+
+
+def _volumes_of(doc: dict) -> tuple[VolumeSpec, ...]:
+    volumes = []
+    for mount in doc.get("Mounts") or ():
+        kind, name = mount.get("Type"), mount.get("Name") or ""
+        if kind not in ("volume", "bind"):
+            continue  # tmpfs and the like are kept as they are, not edited here
+        anonymous = kind == "volume" and len(name) == 64
+        volumes.append(
+            VolumeSpec(
+                destination=mount.get("Destination", ""),
+                name="" if anonymous or kind == "bind" else name,
+                read_only=not mount.get("RW", True),
+                bind_source=mount.get("Source", "") if kind == "bind" else "",
+            )
+        )
+    return tuple(sorted(volumes, key=_volume_key))
+
+
 class ContainerSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
     env = forms.CharField(
@@ -88,10 +149,26 @@ class ContainerSettingsForm(forms.Form):
         required=False,
         help_text="Number of CPUs, e.g. 1.5; empty = no limit.",
     )
+    ports = forms.CharField(
+        label="Published ports",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}),
+        help_text="One per line: [ip:]host:container[/proto], or container[/proto] for a port "
+        "the engine picks.",
+    )
+    volumes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}),
+        help_text="One per line: name:/path[:ro] (named volume), /path (anonymous volume) or "
+        "/host/path:/path[:ro] (bind mount, admins only, inside the allowed roots).",
+    )
+    tty = forms.BooleanField(label="Allocate a TTY (and keep stdin open)", required=False)
 
-    def __init__(self, doc: dict, *args, **kwargs):
-        """`doc`: the container's inspect document (what "unchanged" means)."""
+    def __init__(self, doc: dict, *args, user=None, **kwargs):
+        """`doc`: the container's inspect document (what "unchanged" means); `user`: whose
+        bind mounts the bind policy checks."""
         self.doc = doc
+        self.user = user
         self.current = self.values_of(doc)
         kwargs.setdefault("initial", self.initial_from(self.current))
         super().__init__(*args, **kwargs)
@@ -113,6 +190,9 @@ class ContainerSettingsForm(forms.Form):
             },
             "memory": host.get("Memory") or 0,
             "nano_cpus": host.get("NanoCpus") or 0,
+            "ports": _ports_of(host),
+            "volumes": _volumes_of(doc),
+            "tty": bool(config.get("Tty")),
         }
 
     @staticmethod
@@ -126,6 +206,9 @@ class ContainerSettingsForm(forms.Form):
             "max_retries": policy["MaximumRetryCount"] or None,
             "memory": _memory_text(current["memory"]),
             "cpus": _cpus_text(current["nano_cpus"]),
+            "ports": "\n".join(_port_text(p) for p in current["ports"]),
+            "volumes": "\n".join(_volume_text(v) for v in current["volumes"]),
+            "tty": current["tty"],
         }
 
     # -- validation ------------------------------------------------------------------------
@@ -163,6 +246,33 @@ class ContainerSettingsForm(forms.Form):
             raise ValidationError(f"“{text}” is not a number of CPUs such as 1.5.")
         return int(value * _NANO)
 
+    def clean_ports(self):
+        return tuple(sorted(parse_ports(self.cleaned_data["ports"]), key=_port_key))
+
+    def clean_volumes(self):
+        """The bind policy applies to bind mounts being added; a bind the container already
+        has, kept exactly as it is, is not a new bind of a host path."""
+        existing = {}
+        for volume in self.current["volumes"]:
+            if volume.bind_source:
+                existing[_volume_text(volume)] = volume
+                if not volume.read_only:
+                    existing[f"{_volume_text(volume)}:rw"] = volume
+        kept, rest = [], []
+        for raw in self.cleaned_data["volumes"].splitlines():
+            volume = existing.get(raw.strip())
+            if volume is not None:
+                kept.append(volume)
+                rest.append("")  # keeps the line numbers of error messages right
+            else:
+                rest.append(raw)
+        parsed = parse_volumes("\n".join(rest), user=self.user)
+        destinations = [v.destination for v in (*kept, *parsed)]
+        repeated = sorted({d for d in destinations if destinations.count(d) > 1})
+        if repeated:
+            raise ValidationError(f"{', '.join(repeated)} is mounted more than once.")
+        return tuple(sorted((*kept, *parsed), key=_volume_key))
+
     def clean(self):
         data = super().clean()
         if data.get("restart_policy") != "on-failure" and data.get("max_retries"):
@@ -186,6 +296,9 @@ class ContainerSettingsForm(forms.Form):
             "restart_policy": policy,
             "memory": data["memory"],
             "nano_cpus": data["cpus"],
+            "ports": data["ports"],
+            "volumes": data["volumes"],
+            "tty": data["tty"],
         }
         return SettingsChange(
             **{key: value for key, value in wanted.items() if value != current[key]}
@@ -248,4 +361,33 @@ class ContainerSettingsForm(forms.Form):
                     _cpus_text(change.nano_cpus) or "no limit",
                 )
             )
+        if change.ports is not None:
+            lines.extend(_set_diff("Published port", current["ports"], change.ports, _port_text))
+        if change.volumes is not None:
+            lines.extend(_set_diff("Volume", current["volumes"], change.volumes, _volume_text))
+        if change.tty is not None:
+            lines.append(
+                DiffLine("TTY and open stdin", _yes_no(current["tty"]), _yes_no(change.tty))
+            )
         return lines
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _set_diff(what: str, old, new, text) -> list[DiffLine]:
+    """One line per entry removed or added (as the run form writes them)."""
+    old_texts = [text(item) for item in old]
+    new_texts = [text(item) for item in new]
+    lines = [
+        DiffLine(what, value, "(removed)", new_set=False)
+        for value in old_texts
+        if value not in new_texts
+    ]
+    lines += [
+        DiffLine(what, "(not set)", value, old_set=False)
+        for value in new_texts
+        if value not in old_texts
+    ]
+    return lines

@@ -34,8 +34,9 @@ def container_settings(request, container_id):
         return render(request, "containers/settings.html", context)
     doc = container.raw
     step = request.POST.get("step", "") if request.method == "POST" else ""
-    form = ContainerSettingsForm(doc, request.POST if step else None)
+    form = ContainerSettingsForm(doc, request.POST if step else None, user=request.user)
     context["form"] = form
+    context["networks"] = _networks(doc)
     context["losses"] = LOSSES
     if step in ("", "edit") or not form.is_valid():
         return render(
@@ -65,6 +66,25 @@ def container_settings(request, container_id):
     _audit(request, new_id, new_name, detail=f"changed {fields}; replaced {container.short_id}")
     messages.success(request, f"Recreated {new_name} with the new settings.")
     return redirect("containers:logs", new_id)
+
+
+def _networks(doc: dict) -> list[dict]:
+    """The Network pane: each network the container is on (read only: connecting and
+    disconnecting live on the network's own page, no recreate needed)."""
+    short_id = doc["Id"][:12]
+    found = []
+    for name, endpoint in sorted(
+        ((doc.get("NetworkSettings") or {}).get("Networks") or {}).items()
+    ):
+        found.append(
+            {
+                "name": name,
+                "id": endpoint.get("NetworkID") or name,
+                "ip": endpoint.get("IPAddress") or "",
+                "aliases": [a for a in endpoint.get("Aliases") or () if a != short_id],
+            }
+        )
+    return found
 
 
 def _audit(request, container_id: str, name: str, *, error=None, detail: str = ""):

@@ -375,3 +375,95 @@ def test_recreate_whose_new_container_cannot_start_restores_the_running_original
         assert entry.outcome == AuditEntry.Outcome.FAILED
     finally:
         thief.stop()
+
+
+def test_changing_only_the_published_port_keeps_every_other_setting(
+    admin_client, docker_api, rich_container
+):
+    cid = rich_container["id"]
+    before = docker_api.inspect_container(cid)
+    old_port = before["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"]
+    new_port = eng.free_port()
+    form_page = admin_client.get(f"/containers/{cid}/settings/")
+    data = _form_data(form_page)
+    assert data["ports"] == f"127.0.0.1:{old_port}:80/tcp"
+    assert "/host" in data["volumes"] and f"{rich_container['volume']}:/data:ro" in data["volumes"]
+    page = form_page.content.decode()
+    assert (
+        f'href="/networks/{before["NetworkSettings"]["Networks"][rich_container["net_alias"]]["NetworkID"]}/"'
+        in page
+    )
+    assert "web-alias" in page and rich_container["static_ip"] in page
+    data["ports"] = f"127.0.0.1:{new_port}:80/tcp"
+
+    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    text = review.content.decode()
+    assert review.status_code == 200
+    assert f"127.0.0.1:{new_port}:80/tcp" in text and f"127.0.0.1:{old_port}:80/tcp" in text
+    assert (
+        "Environment" not in text and "Volume" not in text.split("Changes")[1].split("</table>")[0]
+    )
+
+    done = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    assert done.status_code == 302, done.content.decode()
+    new_id = re.fullmatch(r"/containers/([0-9a-f]{64})/", done["Location"]).group(1)
+    after = docker_api.inspect_container(new_id)
+
+    assert after["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(new_port)}]
+    }
+    assert after["NetworkSettings"]["Ports"]["80/tcp"] == [
+        {"HostIp": "127.0.0.1", "HostPort": str(new_port)}
+    ]
+    normal_before, normal_after = _normalised(before), _normalised(after)
+    del normal_before["HostConfig"]["PortBindings"], normal_after["HostConfig"]["PortBindings"]
+    assert normal_after == normal_before
+    assert after["Config"]["Env"] == before["Config"]["Env"]
+    assert _networks(after) == _networks(before)
+    assert after["State"]["Running"]
+
+
+def test_checking_tty_recreates_with_a_tty_and_open_stdin(admin_client, docker_api, make_container):
+    cid = make_container(COMMAND)["Id"]
+    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    assert data["tty"] is False
+    data["tty"] = "on"
+
+    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    assert "TTY and open stdin" in review.content.decode()
+    # The review's hidden fields carry the checkbox through to the confirm step.
+    hidden = re.search(r'<input type="hidden" name="tty" value="([^"]*)"', review.content.decode())
+    done = admin_client.post(
+        f"/containers/{cid}/settings/", {**data, "tty": hidden.group(1), "step": "confirm"}
+    )
+    assert done.status_code == 302, done.content.decode()
+    new_id = re.fullmatch(r"/containers/([0-9a-f]{64})/", done["Location"]).group(1)
+    config = docker_api.inspect_container(new_id)["Config"]
+    assert config["Tty"] is True and config["OpenStdin"] is True
+
+
+@pytest.mark.django_db
+def test_non_admin_cannot_add_a_bind_mount_through_settings(
+    client, docker_api, make_container, tmp_path
+):
+    container = make_container(COMMAND)
+    cid = container["Id"]
+    user = User.objects.create_user("settings-binder", password="pw-settings-2")
+    for codename in ("view_container", "create_container", "remove_container"):
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="containers", codename=codename)
+        )
+    client.force_login(user)
+    data = _form_data(client.get(f"/containers/{cid}/settings/"))
+    data["volumes"] = f"{data['volumes']}\n{tmp_path}:/stolen".strip()
+
+    for step in ("review", "confirm"):
+        response = client.post(f"/containers/{cid}/settings/", {**data, "step": step})
+        assert response.status_code == 400
+        assert "is a host path" in response.content.decode()
+
+    after = docker_api.inspect_container(cid)
+    assert after["Id"] == cid
+    assert after["State"]["StartedAt"] == container["State"]["StartedAt"]
+    assert not [m for m in after["Mounts"] if m["Destination"] == "/stolen"]
+    assert not AuditEntry.objects.filter(action="container.recreate").exists()

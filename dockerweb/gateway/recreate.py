@@ -15,6 +15,7 @@ import docker.utils
 
 from .client import api, translate_errors
 from .errors import GatewayError, InvalidRequest
+from .types import PortSpec, VolumeSpec
 
 # Endpoint settings a user (or compose) chose; the rest of an inspected endpoint is runtime state.
 _ENDPOINT_KEYS = ("IPAMConfig", "Links", "Aliases", "DriverOpts")
@@ -32,6 +33,11 @@ class SettingsChange:
     restart_policy: dict | None = None  # {"Name": "on-failure", "MaximumRetryCount": 3}
     memory: int | None = None  # bytes; 0 = no limit
     nano_cpus: int | None = None  # 1e9 per CPU; 0 = no limit
+    ports: tuple[PortSpec, ...] | None = None  # every published port
+    # Every named, anonymous and bind mount. An anonymous spec (no name, no bind source) at a
+    # path where the old container had an anonymous volume reuses that volume.
+    volumes: tuple[VolumeSpec, ...] | None = None
+    tty: bool | None = None  # Config.Tty and Config.OpenStdin
 
     def changed_fields(self) -> list[str]:
         return [f for f in self.__dataclass_fields__ if getattr(self, f) is not None]
@@ -75,7 +81,15 @@ def _create_body(doc: dict, changes: SettingsChange) -> tuple[dict, list[tuple[s
             host_config["MemorySwap"] = 0
     if changes.nano_cpus is not None:
         host_config["NanoCpus"] = changes.nano_cpus
-    _keep_anonymous_volumes(doc, host_config)
+    if changes.tty is not None:
+        config["Tty"] = changes.tty
+        config["OpenStdin"] = changes.tty
+    if changes.ports is not None:
+        _apply_ports(doc, config, host_config, changes.ports)
+    if changes.volumes is not None:
+        _apply_volumes(doc, config, host_config, changes.volumes)
+    else:
+        _keep_anonymous_volumes(doc, host_config)
 
     networks = (doc.get("NetworkSettings") or {}).get("Networks") or {}
     mode = host_config.get("NetworkMode") or "default"
@@ -96,6 +110,53 @@ def _create_body(doc: dict, changes: SettingsChange) -> tuple[dict, list[tuple[s
         first_name, first = endpoints[0]
         body["NetworkingConfig"] = {"EndpointsConfig": {first_name: first}}
     return body, endpoints[1:]
+
+
+def _apply_ports(doc: dict, config: dict, host_config: dict, ports) -> None:
+    """Replace the published ports; image-exposed ports the engine merges back itself."""
+    old_keys = set((host_config.get("PortBindings") or {}).keys())
+    bindings: dict[str, list] = {}
+    for port in ports:
+        key = f"{port.container_port}/{port.protocol}"
+        host_port = "" if port.host_port is None else str(port.host_port)
+        bindings.setdefault(key, []).append({"HostIp": port.host_ip, "HostPort": host_port})
+    host_config["PortBindings"] = bindings
+    exposed = {
+        key: value
+        for key, value in (config.get("ExposedPorts") or {}).items()
+        if key not in old_keys
+    }
+    exposed.update({key: {} for key in bindings})
+    config["ExposedPorts"] = exposed or None
+
+
+def _apply_volumes(doc: dict, config: dict, host_config: dict, volumes) -> None:
+    """Replace every named, anonymous and bind mount by `volumes` (as HostConfig.Mounts);
+    other kinds (tmpfs…) stay as they were."""
+    old_anonymous = {
+        m["Destination"]: m["Name"]
+        for m in doc.get("Mounts") or ()
+        if m.get("Type") == "volume" and len(m.get("Name") or "") == 64
+    }
+    mounts = [m for m in host_config.get("Mounts") or () if m.get("Type") not in ("volume", "bind")]
+    for volume in volumes:
+        if volume.bind_source:
+            mount = {"Type": "bind", "Source": volume.bind_source}
+        else:
+            source = volume.name or old_anonymous.get(volume.destination, "")
+            mount = {"Type": "volume", "Source": source}
+        mount.update({"Target": volume.destination, "ReadOnly": volume.read_only})
+        mounts.append(mount)
+    host_config["Mounts"] = mounts or None
+    # Binds only ever hold volume and bind mounts: all of them are in `volumes` now.
+    host_config["Binds"] = None
+    covered = {m.get("Destination") for m in doc.get("Mounts") or ()} | {
+        v.destination for v in volumes
+    }
+    if config.get("Volumes"):
+        config["Volumes"] = {
+            path: value for path, value in config["Volumes"].items() if path not in covered
+        } or None
 
 
 def _keep_anonymous_volumes(doc: dict, host_config: dict) -> None:
