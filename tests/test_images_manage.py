@@ -13,6 +13,7 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name
+from tests.pages import shown_messages, text
 
 
 def new_container(docker_api, image: str, *, start=False) -> str:
@@ -32,19 +33,6 @@ def image_exists(docker_api, reference: str) -> bool:
     except docker.errors.NotFound:
         return False
     return True
-
-
-def text(response) -> str:
-    """The page as a reader sees it: tags dropped, whitespace collapsed."""
-    plain = html.unescape(re.sub(r"<[^>]+>", "", response.content.decode()))
-    return " ".join(plain.split())
-
-
-def shown_messages(response) -> list[str]:
-    return [
-        html.unescape(m)
-        for m in re.findall(r'<li class="message [^"]*">(.*?)</li>', response.content.decode())
-    ]
 
 
 # -- tag ----------------------------------------------------------------------------------

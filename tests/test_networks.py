@@ -12,13 +12,9 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from tests.engine import LABEL_KEY, SESSION, unique_name, wait_for
+from tests.pages import text
 
 LABEL_LINE = f"{LABEL_KEY}={SESSION}"
-
-
-def text(response) -> str:
-    plain = html.unescape(re.sub(r"<[^>]+>", "", response.content.decode()))
-    return " ".join(plain.split())
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django.test import Client
 from audit.models import AuditEntry
 from dockerweb.gateway.types import EngineEvent
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name, wait_for
+from tests.pages import shown_messages, text
 from volumes.live import describe_volume_event
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in TEST_LABELS.items())
@@ -70,18 +71,6 @@ def volume_exists(docker_api, name: str) -> bool:
     except docker.errors.NotFound:
         return False
     return True
-
-
-def text(response) -> str:
-    plain = html.unescape(re.sub(r"<[^>]+>", "", response.content.decode()))
-    return " ".join(plain.split())
-
-
-def shown_messages(response) -> list[str]:
-    return [
-        html.unescape(m)
-        for m in re.findall(r'<li class="message [^"]*">(.*?)</li>', response.content.decode())
-    ]
 
 
 def row_of(response, name: str) -> str | None:
