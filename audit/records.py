@@ -14,7 +14,12 @@ def record(
     target_name: str = "",
     ok: bool = True,
     detail: str = "",
+    error: BaseException | str | None = None,
 ) -> AuditEntry:
+    """Record one action. An `error` marks it failed and is kept after `detail` (the reason)."""
+    if error is not None:
+        ok = False
+        detail = f"{detail}: {error}" if detail else str(error)
     return AuditEntry.objects.create(
         user=user if getattr(user, "pk", None) else None,
         username=getattr(user, "username", "") or "anonymous",

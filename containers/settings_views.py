@@ -95,6 +95,6 @@ def _audit(request, container_id: str, name: str, *, error=None, detail: str = "
         target_type="container",
         target_id=container_id,
         target_name=name,
-        ok=error is None,
-        detail=f"{detail}: {error}" if error is not None else detail,
+        detail=detail,
+        error=error,
     )

@@ -176,8 +176,8 @@ def _audit(request, action: str, container_id: str, name: str, *, error=None, de
         target_type="container",
         target_id=container_id,
         target_name=name,
-        ok=error is None,
-        detail=str(error) if error is not None else detail,
+        detail=detail,
+        error=error,
     )
 
 

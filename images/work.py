@@ -142,8 +142,7 @@ def pull_and_run_work(spec: RunSpec, user) -> Callable[[Reporter], dict]:
                 "container.run",
                 target_type="container",
                 target_name=spec.name,
-                ok=False,
-                detail=str(exc),
+                error=exc,
             )
             raise JobFailed(
                 f"The image was pulled, but the container could not run: {exc}"

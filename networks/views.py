@@ -26,8 +26,8 @@ def _audit(request, action: str, network, *, error=None, detail="") -> None:
         target_type="network",
         target_id=getattr(network, "id", "") or str(network),
         target_name=getattr(network, "name", "") or str(network),
-        ok=error is None,
-        detail=str(error) if error is not None else detail,
+        detail=detail,
+        error=error,
     )
 
 

@@ -28,8 +28,8 @@ def _audit(request, action: str, name: str, *, error=None, detail="") -> None:
         target_type="volume",
         target_id=name,
         target_name=name,
-        ok=error is None,
-        detail=str(error) if error is not None else detail,
+        detail=detail,
+        error=error,
     )
 
 

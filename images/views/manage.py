@@ -29,8 +29,8 @@ def _audit(request, action: str, reference: str, *, target_id="", error=None, de
         target_type="image",
         target_id=target_id or reference,
         target_name=reference,
-        ok=error is None,
-        detail=str(error) if error is not None else detail,
+        detail=detail,
+        error=error,
     )
 
 
