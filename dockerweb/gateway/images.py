@@ -253,7 +253,7 @@ def pull(reference: str, *, auth: dict | None = None) -> ProgressStream:
     params = {"fromImage": repository, "tag": tag}
 
     def request(client):
-        headers = _auth_header(client, repository, auth)
+        headers = _auth_header(auth)
         return client._post(
             client._url("/images/create"), params=params, headers=headers, stream=True, timeout=None
         )
@@ -266,7 +266,7 @@ def push(reference: str, *, auth: dict | None = None) -> ProgressStream:
     repository, tag = _split_reference(reference)
 
     def request(client):
-        headers = _auth_header(client, repository, auth)
+        headers = _auth_header(auth)
         url = client._url("/images/{0}/push", repository)
         return client._post_json(
             url, None, headers=headers, stream=True, params={"tag": tag}, timeout=None
@@ -325,7 +325,7 @@ def _split_reference(reference: str) -> tuple[str, str]:
     return repository, tag or "latest"
 
 
-def _auth_header(client, repository: str, auth: dict | None) -> dict:
+def _auth_header(auth: dict | None) -> dict:
     if not auth:
         return {}
     return {"X-Registry-Auth": docker_auth.encode_header(auth)}
