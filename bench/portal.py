@@ -1,6 +1,6 @@
 """What every benchmark needs: the engine, a labelled image, a real portal, a browser, figures.
 
-Everything a benchmark creates carries BENCH_LABELS (`dockerweb.bench=<run id>`) and is
+Everything a benchmark creates carries BENCH_LABELS (`bench.dockerweb.run=<run id>`) and is
 removed by `cleanup()`, which the benchmarks call from `finally` (Ctrl-C included).
 Nothing else on the engine is touched.
 """
@@ -26,7 +26,7 @@ from tests.engine import build_busybox_image, free_port, wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_ID = uuid.uuid4().hex[:10]
-LABEL_KEY = "dockerweb.bench"
+LABEL_KEY = "bench.dockerweb.run"  # outside the portal's `dockerweb.` label namespace
 BENCH_LABELS = {LABEL_KEY: RUN_ID}
 # Per run, so removing it can't pull the image from under a concurrent run (or the tests').
 BENCH_IMAGE = f"dockerweb-bench/busybox:{RUN_ID}"

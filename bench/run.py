@@ -15,7 +15,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.portal import RUN_ID, exit_cleanly_on_sigterm  # noqa: E402 - after the fix-up
+from bench.portal import LABEL_KEY, RUN_ID, exit_cleanly_on_sigterm  # noqa: E402 - after the fix-up
 
 BENCHMARKS = ("containers_page", "logs_stream", "event_latency", "image_pull")
 
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
         return 2
     exit_cleanly_on_sigterm()
-    print(f"bench run {RUN_ID} (label dockerweb.bench={RUN_ID})\n")
+    print(f"bench run {RUN_ID} (label {LABEL_KEY}={RUN_ID})\n")
     results, crashed = [], []
     for name in chosen:
         started = time.perf_counter()

@@ -15,7 +15,8 @@ import uuid
 import docker
 
 SESSION = uuid.uuid4().hex[:10]
-LABEL_KEY = "dockerweb.test"
+# Outside the portal's own `dockerweb.` label namespace, which users (and tests) may not set.
+LABEL_KEY = "test.dockerweb.session"
 TEST_LABELS = {LABEL_KEY: SESSION}
 # Per session, so two test runs on one engine never remove each other's image.
 TEST_IMAGE = f"dockerweb-test/busybox:{SESSION}"
