@@ -81,7 +81,7 @@ class RunContainerForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # Bind mounts of host paths depend on who asks (containers.bind_policy).
+        # Bind mounts of host paths depend on who asks (dockerweb.host_access.binds).
         self.user = user
 
     def clean_image(self):

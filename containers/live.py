@@ -4,7 +4,7 @@ import asyncio
 
 from containers import rendering
 from dockerweb import gateway
-from dockerweb.gateway.types import HELPER_LABEL
+from dockerweb.gateway.portal_helpers import is_portal_helper
 
 # Container actions that change what the sidebar and table show (exec_*, attach… don't).
 STATE_ACTIONS = {
@@ -35,7 +35,9 @@ def container_payload(summary) -> dict:
 
 
 async def describe_container_event(event) -> dict | None:
-    if HELPER_LABEL in event.attributes:  # the portal's own volume helpers come and go unseen
+    # The portal's own volume helpers come and go unseen (their label verifies; see
+    # gateway/portal_helpers.py); any other container carrying that label is shown.
+    if is_portal_helper(event.attributes, event.attributes.get("name", "")):
         return None
     action = event.action.split(":", 1)[0]
     if action == "destroy":

@@ -10,6 +10,7 @@ class Container(models.Model):
         default_permissions = ()
         permissions = [
             ("view_container", "Can see containers, their settings and logs"),
+            ("view_env", "Can see containers' environment values (secrets; each read is audited)"),
             ("operate_container", "Can start, stop, restart, pause and kill containers"),
             ("create_container", "Can run new containers"),
             ("remove_container", "Can remove containers"),

@@ -9,8 +9,8 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from containers import bind_policy
-from dockerweb.gateway.types import ALL_INTERFACES, PortSpec, VolumeSpec
+from dockerweb.gateway.types import ALL_INTERFACES, PORTAL_LABEL_PREFIX, PortSpec, VolumeSpec
+from dockerweb.host_access import binds
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
@@ -54,8 +54,20 @@ def parse_env(text: str) -> tuple[str, ...]:
     return tuple(f"{key}={value}" for key, value in values.items())
 
 
-def parse_labels(text: str) -> dict[str, str]:
-    return parse_key_values(text, what="label", key_re=LABEL_KEY_RE)
+def parse_labels(text: str, *, portal_labels: dict[str, str] | None = None) -> dict[str, str]:
+    """Label lines; keys in the portal's own namespace (`dockerweb.`) are refused, except
+    `portal_labels` the object already carries, kept exactly as they are."""
+    labels = parse_key_values(text, what="label", key_re=LABEL_KEY_RE)
+    kept = portal_labels or {}
+    refused = [
+        f"{key}: labels starting with “{PORTAL_LABEL_PREFIX}” belong to the portal itself; "
+        "use another name."
+        for key, value in labels.items()
+        if key.startswith(PORTAL_LABEL_PREFIX) and kept.get(key) != value
+    ]
+    if refused:
+        raise ValidationError(refused)
+    return labels
 
 
 def _port_number(value: str, number: int, role: str) -> int:
@@ -137,7 +149,7 @@ def parse_ports(text: str) -> tuple[PortSpec, ...]:
 
 def parse_volumes(text: str, *, user=None) -> tuple[VolumeSpec, ...]:
     """Lines of `name:/path[:ro|rw]` (a named volume), `/path` (an anonymous one) or
-    `/host/path:/path[:ro|rw]` (a bind mount: only as containers.bind_policy allows `user`)."""
+    `/host/path:/path[:ro|rw]` (a bind mount: only as dockerweb.host_access.binds allows `user`)."""
     specs: list[VolumeSpec] = []
     errors = []
     destinations: dict[str, int] = {}
@@ -161,7 +173,7 @@ def parse_volumes(text: str, *, user=None) -> tuple[VolumeSpec, ...]:
                         "only absolute host paths (/srv/data:/path) can be bound; "
                         "use a named volume."
                     )
-                bind_source = bind_policy.check_bind_source(name, user)
+                bind_source = binds.check_bind_source(name, user)
             except ValidationError as exc:
                 errors.append(f"Line {number}: “{name}” is a host path: {exc.messages[0]}")
                 continue

@@ -8,9 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from containers.parsing import OBJECT_NAME_RE, parse_env, parse_labels, parse_ports, parse_volumes
+from containers.permissions import SEE_ENV
 from dockerweb.gateway.errors import InvalidRequest
 from dockerweb.gateway.recreate import SettingsChange, parse_memory
-from dockerweb.gateway.types import PortSpec, VolumeSpec
+from dockerweb.gateway.types import PORTAL_LABEL_PREFIX, PortSpec, VolumeSpec
 
 RESTART_CHOICES = [
     ("no", "No (never restart)"),
@@ -166,12 +167,28 @@ class ContainerSettingsForm(forms.Form):
 
     def __init__(self, doc: dict, *args, user=None, **kwargs):
         """`doc`: the container's inspect document (what "unchanged" means); `user`: whose
-        bind mounts the bind policy checks."""
+        bind mounts the bind policy checks, and who may see environment values."""
         self.doc = doc
         self.user = user
         self.current = self.values_of(doc)
-        kwargs.setdefault("initial", self.initial_from(self.current))
+        # Environment values are secrets: without the permission the field isn't there at
+        # all (never rendered, never changed) and the page lists the variables' names only.
+        self.env_hidden = user is None or not user.has_perm(SEE_ENV)
+        initial = self.initial_from(self.current)
+        if self.env_hidden:
+            initial.pop("env")
+        kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
+        if self.env_hidden:
+            del self.fields["env"]
+
+    @property
+    def env_names(self) -> list[str]:
+        return [entry.partition("=")[0] for entry in self.current["env"]]
+
+    @property
+    def shows_env_values(self) -> bool:
+        return not self.env_hidden and bool(self.current["env"])
 
     # -- the container as it is ------------------------------------------------------------
 
@@ -226,7 +243,12 @@ class ContainerSettingsForm(forms.Form):
         return parse_env(self.cleaned_data["env"])
 
     def clean_labels(self):
-        return parse_labels(self.cleaned_data["labels"])
+        portal_labels = {
+            key: value
+            for key, value in self.current["labels"].items()
+            if key.startswith(PORTAL_LABEL_PREFIX)
+        }
+        return parse_labels(self.cleaned_data["labels"], portal_labels=portal_labels)
 
     def clean_memory(self):
         try:
@@ -291,7 +313,7 @@ class ContainerSettingsForm(forms.Form):
         }
         wanted = {
             "name": data["name"],
-            "env": data["env"],
+            "env": current["env"] if self.env_hidden else data["env"],
             "labels": data["labels"],
             "restart_policy": policy,
             "memory": data["memory"],

@@ -6,11 +6,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from audit.records import record
+from containers.permissions import CREATE, REMOVE
 from containers.settings_form import ContainerSettingsForm
-from containers.views import CREATE, REMOVE, _inspect_or_404, _listing
-from dockerweb import gateway
+from containers.views import _inspect_or_404, _listing
+from dockerweb import gateway, host_access
 from dockerweb.engine_errors import report_engine_error
-from dockerweb.gateway.recreate import recreate
 
 # What a recreate costs, shown before the user confirms.
 LOSSES = (
@@ -27,7 +27,7 @@ LOSSES = (
 @permission_required([CREATE, REMOVE], raise_exception=True)
 def container_settings(request, container_id):
     """GET: the form; POST step=review: the diff to confirm; step=edit: back to the form
-    with the edits; step=confirm: recreate."""
+    with the edits; step=confirm: recreate. Each step asks the host-access policy first."""
     container = _inspect_or_404(request, container_id)
     context = {"sidebar_containers": _listing(request), "container": container, "tab": "settings"}
     if container is None:
@@ -35,10 +35,20 @@ def container_settings(request, container_id):
     doc = container.raw
     step = request.POST.get("step", "") if request.method == "POST" else ""
     form = ContainerSettingsForm(doc, request.POST if step else None, user=request.user)
-    context["form"] = form
-    context["networks"] = _networks(doc)
-    context["losses"] = LOSSES
+    context.update(form=form, networks=_networks(doc), losses=LOSSES)
+    try:
+        held = _admins_only(request, doc)
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        return render(request, "containers/settings.html", context, status=503)
+    if held:
+        context["admins_only"] = held
+        if step == "confirm":
+            _audit(request, container.id, container.name, error=held, detail="settings")
+        return render(request, "containers/settings.html", context, status=403 if step else 200)
     if step in ("", "edit") or not form.is_valid():
+        if not step and form.shows_env_values:
+            _audit_env_read(request, container)
         return render(
             request, "containers/settings.html", context, status=400 if form.errors else 200
         )
@@ -46,17 +56,25 @@ def container_settings(request, container_id):
     if not change.changed_fields():
         form.add_error(None, "Nothing changed: edit a setting first.")
         return render(request, "containers/settings.html", context, status=400)
-    if step != "confirm":
-        context["diff"] = form.diff(change)
-        context["has_secrets"] = any(line.secret for line in context["diff"])
-        return render(request, "containers/settings_confirm.html", context)
     fields = ", ".join(change.changed_fields())
     try:
-        new_id = recreate(container.id, change)
+        plan = gateway.recreate.plan(container.id, change)
+        checked = host_access.check_recreate(request.user, plan)
+        if step != "confirm":
+            context["diff"] = form.diff(change)
+            context["has_secrets"] = any(line.secret for line in context["diff"])
+            return render(request, "containers/settings_confirm.html", context)
+        new_id = gateway.recreate.apply(plan, checked)
+    except host_access.Refused as exc:
+        exc.add_to(form)
+        if step == "confirm":
+            _audit(request, container.id, container.name, error=exc, detail=fields)
+        return render(request, "containers/settings.html", context, status=400)
     except gateway.GatewayError as exc:
         if isinstance(exc, gateway.EngineUnavailable):
             report_engine_error(request, exc)
-        _audit(request, container.id, container.name, error=exc, detail=fields)
+        if step == "confirm":
+            _audit(request, container.id, container.name, error=exc, detail=fields)
         form.add_error(
             None,
             f"Could not apply the settings: {exc}. The container was left as it was.",
@@ -66,6 +84,25 @@ def container_settings(request, container_id):
     _audit(request, new_id, new_name, detail=f"changed {fields}; replaced {container.short_id}")
     messages.success(request, f"Recreated {new_name} with the new settings.")
     return redirect("containers:logs", new_id)
+
+
+def _admins_only(request, doc: dict) -> str:
+    """Why only an administrator may change this container (it holds host access), or ""."""
+    if host_access.is_admin(request.user):
+        return ""
+    held = host_access.held_host_access(gateway.recreate.current_body(doc))
+    return host_access.holds_host_access_message(held) if held else ""
+
+
+def _audit_env_read(request, container) -> None:
+    record(
+        request.user,
+        "container.read_env",
+        target_type="container",
+        target_id=container.id,
+        target_name=container.name,
+        detail="environment values shown in the Settings form",
+    )
 
 
 def _networks(doc: dict) -> list[dict]:

@@ -15,18 +15,17 @@ from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.records import record
-from containers.bind_policy import describe_binds
+from containers import run_service
 from containers.forms import RunContainerForm
-from dockerweb import gateway
+from containers.permissions import CREATE, OPERATE, REMOVE, SEE_ENV, VIEW
+from dockerweb import gateway, host_access
 from dockerweb.engine_errors import report_engine_error
+from dockerweb.host_access.binds import describe_binds
 from dockerweb.htmx import is_partial
 from dockerweb.threads import ThreadedIterator
-from images.work import start_pull_and_run
+from images import image_reach
 
-VIEW = "containers.view_container"
-OPERATE = "containers.operate_container"
-CREATE = "containers.create_container"
-REMOVE = "containers.remove_container"
+HIDDEN_VALUE = "(hidden)"
 
 
 def _listing(request) -> list:
@@ -91,9 +90,36 @@ def _detail_page(request, container_id: str, tab: str):
     context = {"sidebar_containers": _listing(request), "container": container, "tab": tab}
     if container is not None and tab == "logs":
         context["log_tail"] = settings.LOG_TAIL_DEFAULT
+    if container is not None and tab in ("overview", "inspect"):
+        context.update(_env_visibility(request, container, tab))
     if container is not None and tab == "inspect":
-        context["inspect_json"] = json.dumps(container.raw, indent=2, sort_keys=True)
+        raw = container.raw if context["show_env"] else hide_env_values(container.raw)
+        context["inspect_json"] = json.dumps(raw, indent=2, sort_keys=True)
     return render(request, f"containers/detail_{tab}.html", context)
+
+
+def _env_visibility(request, container, tab: str) -> dict:
+    """Environment values are secrets: sent only to those allowed who ask (`?show=env`),
+    and every time they are, the activity trail says who read them."""
+    may_see = request.user.has_perm(SEE_ENV)
+    show = may_see and request.GET.get("show") == "env" and bool(container.env)
+    if show:
+        record(
+            request.user,
+            "container.read_env",
+            target_type="container",
+            target_id=container.id,
+            target_name=container.name,
+            detail=f"environment values shown on the {tab.title()} tab",
+        )
+    return {"may_see_env": may_see, "show_env": show}
+
+
+def hide_env_values(doc: dict) -> dict:
+    """The inspect document with every environment value replaced (names kept)."""
+    config = doc.get("Config") or {}
+    hidden = [f"{entry.partition('=')[0]}={HIDDEN_VALUE}" for entry in config.get("Env") or ()]
+    return {**doc, "Config": {**config, "Env": hidden}} if hidden else doc
 
 
 @require_GET
@@ -223,43 +249,23 @@ def container_run(request):
     if request.method == "POST" and form.is_valid():
         try:
             if form.check_against_engine() and form.needs_pull:
-                if not request.user.has_perm("images.pull_image"):
-                    form.add_error("pull_first", "You are not allowed to pull images.")
-                else:
-                    spec = form.run_spec()
-                    job = start_pull_and_run(spec, request.user)
-                    record(
-                        request.user,
-                        "image.pull",
-                        target_type="image",
-                        target_id=spec.image,
-                        target_name=spec.image,
-                        detail=f"to run {spec.name or 'a container'}: job {job.pk}"
-                        f"{describe_binds(spec)}",
-                    )
+                job = _pull_then_run(request, form)
+                if job is not None:
                     return redirect("jobs:detail", job.pk)
             if not form.errors:
                 spec = form.run_spec()
-                container_id = gateway.containers.run_container(
-                    spec, extra_labels={"dockerweb.created-by": request.user.get_username()}
-                )
-                _audit(
-                    request,
-                    "run",
-                    container_id,
-                    spec.name,
-                    detail=f"image {spec.image}{describe_binds(spec)}",
-                )
+                container_id = run_service.run(request.user, spec)
                 messages.success(
                     request, f"Started {spec.name or container_id[:12]} from {spec.image}."
                 )
                 return redirect("containers:logs", container_id)
+        except host_access.Refused as exc:
+            exc.add_to(form)
         except gateway.EngineUnavailable as exc:
             report_engine_error(request, exc)
             form.add_error(None, str(exc))
         except gateway.GatewayError as exc:
             form.add_engine_error(exc)
-            _audit(request, "run", "", form.cleaned_data.get("name", ""), error=exc)
     try:
         local_images = gateway.images.list_image_references()
     except gateway.GatewayError as exc:
@@ -267,6 +273,30 @@ def container_run(request):
         local_images = []
     context = {"form": form, "local_images": local_images, "sidebar_containers": _listing(request)}
     return render(request, "containers/run.html", context, status=200 if not form.errors else 400)
+
+
+def _pull_then_run(request, form: RunContainerForm):
+    """Start the job that pulls the form's missing image and then runs it; None (with the
+    form's errors) when it may not. Raises host_access.Refused, GatewayError."""
+    if not request.user.has_perm("images.pull_image"):
+        form.add_error("pull_first", "You are not allowed to pull images.")
+        return None
+    spec = form.run_spec()
+    problem = image_reach.pull_problem(request.user, spec.image)
+    if problem:
+        form.add_error("image", problem)
+        return None
+    run_service.precheck(request.user, spec)
+    job = run_service.start_pull_and_run(spec, request.user)
+    record(
+        request.user,
+        "image.pull",
+        target_type="image",
+        target_id=spec.image,
+        target_name=spec.image,
+        detail=f"to run {spec.name or 'a container'}: job {job.pk}{describe_binds(spec)}",
+    )
+    return job
 
 
 @require_GET

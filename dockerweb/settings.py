@@ -29,7 +29,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DOCKERWEB_CSRF_TRUSTED_ORIGINS", [])
 
 # The engine, addressed the way the docker CLI does (TLS via DOCKER_TLS_VERIFY/DOCKER_CERT_PATH).
 DOCKER_HOST = env_docker_host("DOCKER_HOST")
-# Host folders admins may bind-mount into containers (containers/bind_policy.py); empty = none.
+# Host folders admins may bind-mount into containers (dockerweb/host_access/binds.py); empty = none.
 BIND_ROOTS = env_abs_paths("DOCKERWEB_BIND_ROOTS")
 # Seconds for ordinary engine calls; streams (logs, events) never time out.
 DOCKER_TIMEOUT = env_float("DOCKERWEB_DOCKER_TIMEOUT", 10.0, minimum=0.5)

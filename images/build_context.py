@@ -78,6 +78,38 @@ def from_upload(data: bytes, dockerfile: str, *, limit: int) -> BuildContext:
     return context
 
 
+DOCKERFILE_READ_LIMIT = 1024 * 1024
+
+
+def read_dockerfile(context: BuildContext, dockerfile: str) -> str:
+    """The text of the Dockerfile inside a context (a link to another member is followed)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(context.data), mode="r:*") as tar:
+            members = {_member_name(m.name): m for m in tar.getmembers()}
+            member = members.get(dockerfile)
+            for _ in range(8):  # a few links deep at most
+                if member is None or not member.issym():
+                    break
+                target = posixpath.normpath(
+                    posixpath.join(posixpath.dirname(dockerfile), member.linkname)
+                )
+                member = members.get(_member_name(target))
+            if member is None or not member.isfile():
+                raise ContextProblem(f"“{dockerfile}” in the build context is not a readable file.")
+            if member.size > DOCKERFILE_READ_LIMIT:
+                raise ContextProblem(
+                    f"“{dockerfile}” is larger than {human_size(DOCKERFILE_READ_LIMIT)}."
+                )
+            extracted = tar.extractfile(member)
+            data = extracted.read() if extracted else b""
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise _unreadable(exc) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContextProblem(f"“{dockerfile}” is not UTF-8 text.") from None
+
+
 def _member_name(name: str) -> str:
     """An archive member's path as the engine sees it ("./a/b/" → "a/b"); "" for the root."""
     path = posixpath.normpath(name.replace("\\", "/").lstrip("/"))

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from containers.parsing import ENV_KEY_RE, parse_key_values
+from dockerweb import gateway
 from dockerweb.references import IMAGE_ID_RE, REFERENCE_RE, reference_problem
-from images import build_context
+from images import build_context, image_reach
 from images.build_context import BuildContext, ContextProblem, MissingDockerfile
 
 TAG_SEPARATORS = re.compile(r"[\s,]+")
@@ -22,6 +23,11 @@ class BuildForm(forms.Form):
     """
 
     build_context: BuildContext | None = None
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the build may fetch depends on who asks (images.image_reach).
+        self.user = user
 
     dockerfile_text = forms.CharField(
         label="Dockerfile",
@@ -114,6 +120,7 @@ class BuildForm(forms.Form):
         dockerfile = data.get("dockerfile")
         if not dockerfile:
             return data
+        field = "dockerfile_text" if text else "context"
         try:
             if text:
                 self.build_context = build_context.from_dockerfile_text(text, dockerfile)
@@ -121,8 +128,22 @@ class BuildForm(forms.Form):
                 self.build_context = build_context.from_upload(
                     upload.read(), dockerfile, limit=settings.BUILD_UPLOAD_LIMIT
                 )
+                text = build_context.read_dockerfile(self.build_context, dockerfile)
         except MissingDockerfile as exc:
             self.add_error("dockerfile", str(exc))
         except ContextProblem as exc:
             self.add_error("context", str(exc))
+        else:
+            self._check_reach(text, field)
         return data
+
+    def _check_reach(self, dockerfile: str, field: str) -> None:
+        """What the build would fetch from the host's own network (images.image_reach)."""
+        try:
+            problems = image_reach.build_problems(
+                self.user, dockerfile, self.cleaned_data.get("buildargs") or {}
+            )
+        except gateway.GatewayError as exc:
+            problems = [f"The engine can't say which base images it has: {exc}"]
+        for problem in problems:
+            self.add_error(field, problem)

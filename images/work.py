@@ -7,10 +7,7 @@ GatewayError/JobFailed with the engine's reason.
 import io
 from collections.abc import Callable
 
-from audit.records import record
-from containers.bind_policy import describe_binds
 from dockerweb import gateway
-from dockerweb.gateway.types import RunSpec
 from images.progress import LayerProgress
 from images.registries import auth_for
 from jobs.runner import JobFailed, Reporter, start_job
@@ -122,50 +119,4 @@ def start_push(reference: str, user):
         params={"reference": reference},
         user=user,
         work=push_work(reference),
-    )
-
-
-def pull_and_run_work(spec: RunSpec, user) -> Callable[[Reporter], dict]:
-    """Pull the run form's missing image, then run the container the form asked for."""
-    pull = pull_work(spec.image)
-
-    def work(reporter: Reporter) -> dict:
-        result = pull(reporter)
-        reporter.line(f"Running a container from {spec.image}")
-        try:
-            container_id = gateway.containers.run_container(
-                spec, extra_labels={"dockerweb.created-by": getattr(user, "username", "")}
-            )
-        except gateway.GatewayError as exc:
-            record(
-                user,
-                "container.run",
-                target_type="container",
-                target_name=spec.name,
-                error=exc,
-            )
-            raise JobFailed(
-                f"The image was pulled, but the container could not run: {exc}"
-            ) from exc
-        record(
-            user,
-            "container.run",
-            target_type="container",
-            target_id=container_id,
-            target_name=spec.name,
-            detail=f"image {spec.image}{describe_binds(spec)}",
-        )
-        reporter.line(f"Started container {spec.name or container_id[:12]}")
-        return {**result, "container": container_id}
-
-    return work
-
-
-def start_pull_and_run(spec: RunSpec, user):
-    return start_job(
-        kind="pull",
-        title=f"Pull {spec.image} and run {spec.name or 'a container'}",
-        params={"reference": spec.image, "then": "run", "name": spec.name},
-        user=user,
-        work=pull_and_run_work(spec, user),
     )

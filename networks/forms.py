@@ -6,7 +6,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers.parsing import LABEL_KEY_RE, OBJECT_NAME_RE, parse_key_values
+from containers.parsing import OBJECT_NAME_RE, parse_labels
 
 ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -59,7 +59,7 @@ class CreateNetworkForm(forms.Form):
             raise ValidationError(f"“{text}” is not an IP address.") from None
 
     def clean_labels(self):
-        return parse_key_values(self.cleaned_data["labels"], what="label", key_re=LABEL_KEY_RE)
+        return parse_labels(self.cleaned_data["labels"])
 
     def clean(self):
         data = super().clean()

@@ -11,8 +11,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.test import Client
 
 from audit.models import AuditEntry
-from containers.bind_policy import ADMINS_ONLY, DISABLED, REMOTE_ENGINE, check_bind_source
 from dockerweb.env import env_abs_paths
+from dockerweb.host_access.binds import ADMINS_ONLY, DISABLED, REMOTE_ENGINE, check_bind_source
 from tests.engine import TEST_LABELS, unique_name, wait_for
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in TEST_LABELS.items())

@@ -9,11 +9,12 @@ import docker.errors
 import pytest
 from playwright.sync_api import expect
 
-from dockerweb.gateway import volume_files
+from dockerweb.gateway.types import HELPER_LABEL
 from tests.engine import TEST_LABELS, unique_name, wait_for
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in TEST_LABELS.items())
-HELPER_FILTER = {"label": [f"{volume_files.HELPER_LABEL}=1"]}
+# The helpers carry the label with a value only the portal computes: match the key.
+HELPER_FILTER = {"label": [HELPER_LABEL]}
 ANON_BYTES = 8000
 
 

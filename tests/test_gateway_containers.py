@@ -3,6 +3,8 @@
 import pytest
 
 from dockerweb import gateway
+from dockerweb.gateway import portal_helpers
+from dockerweb.gateway.types import HELPER_LABEL
 from tests.engine import TEST_LABELS
 
 
@@ -75,6 +77,10 @@ def test_dead_socket_is_engine_unavailable_naming_the_address(settings, tmp_path
 
 
 def test_the_portals_own_volume_helpers_are_left_out_of_listings(make_container):
-    helper = make_container(start=False, labels={"dockerweb.helper": "1"})
+    name, labels = portal_helpers.new_helper()
+    helper = make_container(start=False, name=name, labels=labels)
+    forged = make_container(start=False, labels={HELPER_LABEL: labels[HELPER_LABEL]})
     listed = {c.id for c in gateway.containers.list_containers()}
     assert helper["Id"] not in listed
+    # The same label on a container of another name is not the portal's: it is listed.
+    assert forged["Id"] in listed

@@ -7,16 +7,18 @@ import time
 
 import docker.errors
 import pytest
-from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from playwright.sync_api import expect
 
 from audit.models import AuditEntry
 from dockerweb.gateway import volume_files
+from dockerweb.gateway.types import HELPER_LABEL
 from tests.engine import TEST_LABELS, unique_name, wait_for
+from tests.users import client_for, make_user
 
-HELPER_FILTER = {"label": [f"{volume_files.HELPER_LABEL}=1"]}
+# The helpers carry the label with a value only the portal computes: match the key.
+HELPER_FILTER = {"label": [HELPER_LABEL]}
 WRITE_FILES = "mkdir -p /data/sub && echo hello > /data/hello.txt && echo deep > /data/sub/deep.txt"
 
 
@@ -72,13 +74,8 @@ def no_helper_started(docker_api):
 
 
 def viewer(username: str = "viewer") -> Client:
-    user = User.objects.create_user(username, password="pw-Viewer-123")
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="volumes", codename="view_volume")
-    )
-    client = Client()
-    client.force_login(user)
-    return client
+    """A non-admin who may see volumes and read their files (not upload)."""
+    return client_for(make_user(username, "volumes.view_volume", "volumes.read_volume_files"))
 
 
 def files_url(volume: str, path: str = "") -> str:

@@ -1,5 +1,8 @@
 """The volume file browser: folders, small text files, downloads, uploads (admins).
 
+Volume files hold databases and keys: reading them takes the permission of its own
+(volumes.read_volume_files), and every listing, view and download is in the activity trail.
+
 Everything goes through dockerweb.gateway.volume_files: never-started helper containers and
 the engine's archive API, so no container runs and no host path is ever touched.
 """
@@ -17,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
-from volumes.views import VIEW, _audit
+from volumes.views import READ_FILES, VIEW, _audit
 
 files = gateway.volume_files
 
@@ -47,7 +50,7 @@ def _problem_page(request, volume_name, exc):
 
 
 @require_GET
-@permission_required(VIEW, raise_exception=True)
+@permission_required([VIEW, READ_FILES], raise_exception=True)
 def browse(request, volume_name):
     """A folder's entries, or a file's page (its text when small, else why not)."""
     context = {
@@ -66,6 +69,9 @@ def browse(request, volume_name):
         context.update({"entry": entry, "listing": listing})
         if listing is None:
             context["file"] = files.read_text(volume_name, path)
+            _audit(request, "volume.read_file", volume_name, detail=f"/{path}")
+        else:
+            _audit(request, "volume.browse", volume_name, detail=f"/{path}")
     except gateway.InvalidRequest as exc:
         context["problem"] = str(exc)
         status = 400
@@ -79,7 +85,7 @@ def browse(request, volume_name):
 
 
 @require_GET
-@permission_required(VIEW, raise_exception=True)
+@permission_required([VIEW, READ_FILES], raise_exception=True)
 def download(request, volume_name):
     """A file's bytes, or a folder as a tar, streamed straight from the engine."""
     raw = request.GET.get("path")

@@ -5,10 +5,12 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers.bind_policy import check_bind_source
-from containers.parsing import LABEL_KEY_RE, OBJECT_NAME_RE, parse_key_values
+from containers.parsing import OBJECT_NAME_RE, parse_key_values, parse_labels
+from dockerweb import gateway
+from dockerweb.gateway.volumes import LOCAL_DRIVER
+from dockerweb.host_access.binds import check_bind_source
+from dockerweb.host_access.config import is_bind_style
 
-DRIVER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 OPTION_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 BIND_REFUSED = (
     "Bind-style volumes (o=bind, device=…) mount a host path: only admins may create them."
@@ -20,12 +22,6 @@ BIND_SHAPE = (
 BIND_O_FLAGS = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec"}
 
 
-def is_bind_style(options: dict[str, str]) -> bool:
-    """Options that make the local driver mount a host path (`o=bind`, `device=…`)."""
-    lowered = {key.lower(): value for key, value in options.items()}
-    return "device" in lowered or "bind" in lowered.get("o", "").lower()
-
-
 class VolumeForm(forms.Form):
     # The checked host path of a bind-style volume (for the audit log), else "".
     bind_source = ""
@@ -33,6 +29,13 @@ class VolumeForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # Only drivers the engine has: a driver name is a plugin the engine loads by name
+        # (a path-like one made it mount the host's /), checked here before it is asked.
+        try:
+            drivers = gateway.volumes.volume_drivers()
+        except gateway.GatewayError:
+            drivers = (LOCAL_DRIVER,)
+        self.fields["driver"].choices = [(d, d) for d in drivers]
 
     name = forms.CharField(
         label="Name",
@@ -41,11 +44,12 @@ class VolumeForm(forms.Form):
         help_text="Leave empty for an anonymous volume (the engine picks a random name).",
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "data_volume"}),
     )
-    driver = forms.CharField(
+    driver = forms.ChoiceField(
         label="Driver",
-        initial="local",
-        max_length=255,
-        help_text="local stores the data on the engine's disk.",
+        initial=LOCAL_DRIVER,
+        help_text="local stores the data on the engine's disk; other choices are the volume "
+        "plugins installed on the engine.",
+        error_messages={"invalid_choice": "“%(value)s” is not a volume driver this engine offers."},
     )
     driver_opts = forms.CharField(
         label="Driver options",
@@ -69,12 +73,6 @@ class VolumeForm(forms.Form):
             )
         return value
 
-    def clean_driver(self):
-        value = self.cleaned_data["driver"].strip()
-        if not DRIVER_RE.match(value):
-            raise ValidationError("A driver name is letters, digits and _ . : / -.")
-        return value
-
     def clean_driver_opts(self):
         options = parse_key_values(
             self.cleaned_data["driver_opts"], what="driver option", key_re=OPTION_KEY_RE
@@ -84,7 +82,7 @@ class VolumeForm(forms.Form):
         return options
 
     def _checked_bind(self, options: dict[str, str]) -> dict[str, str]:
-        """The one bind rule (containers.bind_policy) for `device`; the real path goes in."""
+        """The one bind rule (dockerweb.host_access.binds) for `device`; the real path goes in."""
         if not getattr(self.user, "is_superuser", False):
             raise ValidationError(BIND_REFUSED)
         flags = {flag.strip() for flag in options.get("o", "").split(",")}
@@ -104,4 +102,4 @@ class VolumeForm(forms.Form):
         return {**options, "device": self.bind_source}
 
     def clean_labels(self):
-        return parse_key_values(self.cleaned_data["labels"], what="label", key_re=LABEL_KEY_RE)
+        return parse_labels(self.cleaned_data["labels"])

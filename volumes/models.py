@@ -9,6 +9,10 @@ class Volume(models.Model):
         default_permissions = ()
         permissions = [
             ("view_volume", "Can see volumes"),
+            (
+                "read_volume_files",
+                "Can browse, read and download files in volumes (each read is audited)",
+            ),
             ("create_volume", "Can create volumes"),
             ("remove_volume", "Can remove and prune volumes"),
         ]

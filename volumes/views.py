@@ -19,6 +19,7 @@ from volumes.forms import VolumeForm
 VIEW = "volumes.view_volume"
 CREATE = "volumes.create_volume"
 REMOVE = "volumes.remove_volume"
+READ_FILES = "volumes.read_volume_files"
 
 
 def _audit(request, action: str, name: str, *, error=None, detail="") -> None:

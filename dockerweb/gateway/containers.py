@@ -9,9 +9,10 @@ import docker.types
 
 from .client import api, translate_errors
 from .errors import GatewayError, NotFound
+from .portal_helpers import is_portal_helper
 from .types import (
     ALL_INTERFACES,
-    HELPER_LABEL,
+    CheckedConfig,
     ContainerDetail,
     ContainerSummary,
     MountInfo,
@@ -83,7 +84,11 @@ def list_containers(*, all: bool = True, running_only: bool = False) -> list[Con
     filters = {"status": ["running"]} if running_only else None
     with translate_errors():
         items = api().containers(all=all and not running_only, filters=filters)
-    return [_summary(item) for item in items if HELPER_LABEL not in (item.get("Labels") or {})]
+    return [_summary(item) for item in items if not _is_helper(item)]
+
+
+def _is_helper(item: dict) -> bool:
+    return is_portal_helper(item.get("Labels"), (item.get("Names") or [""])[0])
 
 
 def get_summary(container_id: str) -> ContainerSummary | None:
@@ -232,56 +237,66 @@ def remove(container_id: str, *, force: bool = False, volumes: bool = False) -> 
         api().remove_container(container_id, force=force, v=volumes)
 
 
-def run_container(spec: RunSpec, *, extra_labels: dict[str, str] | None = None) -> str:
-    """Create and start a container; returns its id.
+def run_body(spec: RunSpec, *, labels: dict[str, str]) -> dict:
+    """The complete POST /containers/create body for `spec` (no engine call beyond agreeing
+    the API version), for the host-access policy to judge before anything is created."""
+    client = api()
+    port_bindings: dict[str, list] = {}
+    for port in spec.ports:
+        key = f"{port.container_port}/{port.protocol}"
+        binding = (port.host_ip, port.host_port) if port.host_ip else port.host_port
+        port_bindings.setdefault(key, []).append(binding)
+    mounts = [
+        docker.types.Mount(
+            target=v.destination,
+            source=v.bind_source or v.name or None,
+            type="bind" if v.bind_source else "volume",
+            read_only=v.read_only,
+        )
+        for v in spec.volumes
+    ]
+    restart_policy = None
+    if spec.restart_policy != "no":
+        restart_policy = {"Name": spec.restart_policy}
+        if spec.restart_policy == "on-failure":
+            restart_policy["MaximumRetryCount"] = spec.restart_max_retries
+    with translate_errors():
+        host_config = client.create_host_config(
+            port_bindings=port_bindings or None,
+            mounts=mounts or None,
+            restart_policy=restart_policy,
+            auto_remove=spec.auto_remove,
+        )
+        return client.create_container_config(
+            image=spec.image,
+            command=list(spec.command) or None,
+            environment=list(spec.env) or None,
+            ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+            labels=labels,
+            host_config=host_config,
+        )
 
-    All or nothing: if creating or starting fails, the container and any named volume
-    created for it are removed again before the error is raised.
+
+def run_checked(config: CheckedConfig, *, volume_labels: dict[str, str]) -> str:
+    """Create and start the container the policy approved; returns its id.
+
+    Named volumes it mounts that don't exist yet are created first (local driver, with
+    `volume_labels`). All or nothing: if creating or starting fails, the container and the
+    volumes created for it are removed again before the error is raised.
     Raises NotFound (image), Conflict (name in use), EngineError (port taken…),
     InvalidRequest, EngineUnavailable.
     """
     client = api()
-    labels = {**spec.labels, **(extra_labels or {})}
     created_volumes: list[str] = []
     container_id = None
     try:
         with translate_errors():
-            created_volumes = _create_missing_volumes(client, spec, labels)
-            port_bindings: dict[str, list] = {}
-            for port in spec.ports:
-                key = f"{port.container_port}/{port.protocol}"
-                binding = (port.host_ip, port.host_port) if port.host_ip else port.host_port
-                port_bindings.setdefault(key, []).append(binding)
-            mounts = [
-                docker.types.Mount(
-                    target=v.destination,
-                    source=v.bind_source or v.name or None,
-                    type="bind" if v.bind_source else "volume",
-                    read_only=v.read_only,
-                )
-                for v in spec.volumes
-            ]
-            restart_policy = None
-            if spec.restart_policy != "no":
-                restart_policy = {"Name": spec.restart_policy}
-                if spec.restart_policy == "on-failure":
-                    restart_policy["MaximumRetryCount"] = spec.restart_max_retries
-            host_config = client.create_host_config(
-                port_bindings=port_bindings or None,
-                mounts=mounts or None,
-                restart_policy=restart_policy,
-                auto_remove=spec.auto_remove,
+            created_volumes = _create_missing_volumes(
+                client,
+                _named_volumes(config.body),
+                {**volume_labels, CREATED_FOR_RUN_LABEL: config.name or config.body["Image"]},
             )
-            created = client.create_container(
-                image=spec.image,
-                command=list(spec.command) or None,
-                name=spec.name or None,
-                environment=list(spec.env) or None,
-                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
-                labels=labels,
-                host_config=host_config,
-            )
-            container_id = created["Id"]
+            container_id = client.create_container_from_config(config.body, config.name)["Id"]
             client.start(container_id)
         return container_id
     except GatewayError:
@@ -289,18 +304,19 @@ def run_container(spec: RunSpec, *, extra_labels: dict[str, str] | None = None) 
         raise
 
 
-def _create_missing_volumes(client, spec: RunSpec, labels: dict[str, str]) -> list[str]:
+def _named_volumes(body: dict) -> list[str]:
+    mounts = (body.get("HostConfig") or {}).get("Mounts") or ()
+    return [m["Source"] for m in mounts if m.get("Type") == "volume" and m.get("Source")]
+
+
+def _create_missing_volumes(client, names: list[str], labels: dict[str, str]) -> list[str]:
     created = []
-    for volume in spec.volumes:
-        if not volume.name:
-            continue
+    for name in names:
         try:
-            client.inspect_volume(volume.name)
+            client.inspect_volume(name)
         except docker.errors.NotFound:
-            client.create_volume(
-                volume.name, labels={**labels, CREATED_FOR_RUN_LABEL: spec.name or spec.image}
-            )
-            created.append(volume.name)
+            client.create_volume(name, labels=labels)
+            created.append(name)
     return created
 
 

@@ -11,6 +11,7 @@ from docker.utils import parse_repository_tag
 
 from .client import api, close_response, translate_errors
 from .errors import EngineError, NotFound
+from .portal_helpers import is_portal_helper
 from .types import parse_engine_time
 
 NONE_TAG = "<none>:<none>"
@@ -116,6 +117,27 @@ def image_id(reference: str) -> str:
         return api().inspect_image(reference)["Id"]
 
 
+@dataclass(frozen=True, slots=True)
+class ImageConfig:
+    """What an image brings into whatever is made from it: labels and ONBUILD triggers."""
+
+    id: str
+    labels: dict[str, str]
+    on_build: tuple[str, ...]
+
+
+def image_config(reference: str) -> ImageConfig:
+    """One image's labels and triggers (one inspect). Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        doc = api().inspect_image(reference)
+    config = doc.get("Config") or {}
+    return ImageConfig(
+        id=doc["Id"],
+        labels=dict(config.get("Labels") or {}),
+        on_build=tuple(config.get("OnBuild") or ()),
+    )
+
+
 def inspect_image(reference: str) -> ImageDetail:
     """An image's configuration and layer history. Raises NotFound, EngineUnavailable."""
     with translate_errors():
@@ -155,6 +177,8 @@ def containers_using_images() -> dict[str, list[str]]:
     usage: dict[str, list[str]] = {}
     for item in items:
         name = (item.get("Names") or ["/?"])[0].lstrip("/")
+        if is_portal_helper(item.get("Labels"), name):
+            continue
         usage.setdefault(item.get("ImageID", ""), []).append(name)
     return usage
 

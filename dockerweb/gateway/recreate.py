@@ -15,7 +15,7 @@ import docker.utils
 
 from .client import api, translate_errors
 from .errors import GatewayError, InvalidRequest
-from .types import PortSpec, VolumeSpec
+from .types import CheckedConfig, PortSpec, VolumeSpec
 
 # Endpoint settings a user (or compose) chose; the rest of an inspected endpoint is runtime state.
 _ENDPOINT_KEYS = ("IPAMConfig", "Links", "Aliases", "DriverOpts")
@@ -185,9 +185,53 @@ def _keep_anonymous_volumes(doc: dict, host_config: dict) -> None:
         host_config["Binds"] = [*(host_config.get("Binds") or []), *extra]
 
 
-def recreate(container_id: str, changes: SettingsChange) -> str:
-    """Replace the container by one with `changes` applied and everything else kept; returns
-    the new container's id.
+@dataclass(frozen=True)
+class RecreatePlan:
+    """A recreate worked out but not done: the container as it is now and the body of its
+    replacement, for the host-access policy to judge first."""
+
+    doc: dict  # `docker inspect` of the container now
+    body: dict  # POST /containers/create body of the replacement
+    name: str  # the replacement's name
+    extra_networks: tuple[tuple[str, dict], ...]
+
+    @property
+    def old_id(self) -> str:
+        return self.doc["Id"]
+
+    @property
+    def old_name(self) -> str:
+        return self.doc.get("Name", "").lstrip("/")
+
+    @property
+    def current_body(self) -> dict:
+        return current_body(self.doc)
+
+
+def current_body(doc: dict) -> dict:
+    """The create body of an inspected container as it is (what it holds before a change)."""
+    return _create_body(doc, SettingsChange())[0]
+
+
+def plan(container_id: str, changes: SettingsChange) -> RecreatePlan:
+    """Inspect the container and build its replacement with `changes` applied.
+
+    Raises NotFound, InvalidRequest (a --rm container can't be kept aside), EngineUnavailable.
+    """
+    with translate_errors():
+        doc = api().inspect_container(container_id)
+    if (doc.get("HostConfig") or {}).get("AutoRemove"):
+        raise InvalidRequest(
+            "This container is removed by the engine when it stops (--rm): it can't be "
+            "stopped and kept aside while its replacement is made."
+        )
+    body, extra_networks = _create_body(doc, changes)
+    name = changes.name or doc.get("Name", "").lstrip("/")
+    return RecreatePlan(doc=doc, body=body, name=name, extra_networks=tuple(extra_networks))
+
+
+def apply(plan: RecreatePlan, config: CheckedConfig) -> str:
+    """Replace the planned container by the one the policy approved; returns its id.
 
     Order, so the original is never lost: stop it, rename it aside
     (`<name>-dockerweb-old-<short id>`), create the new one under the (new) name, connect its
@@ -198,21 +242,9 @@ def recreate(container_id: str, changes: SettingsChange) -> str:
     EngineError (e.g. a port taken), EngineUnavailable.
     """
     client = api()
-    with translate_errors():
-        doc = client.inspect_container(container_id)
-    host_config = doc.get("HostConfig") or {}
-    if host_config.get("AutoRemove"):
-        raise InvalidRequest(
-            "This container is removed by the engine when it stops (--rm): it can't be "
-            "stopped and kept aside while its replacement is made."
-        )
-    old_id = doc["Id"]
-    name = doc.get("Name", "").lstrip("/")
-    new_name = changes.name or name
-    state = doc.get("State") or {}
+    old_id, name = plan.old_id, plan.old_name
+    state = plan.doc.get("State") or {}
     was_running = bool(state.get("Running"))
-    body, extra_networks = _create_body(doc, changes)
-
     aside = f"{name}-dockerweb-old-{old_id[:12]}"
     renamed = False
     new_id = None
@@ -224,8 +256,8 @@ def recreate(container_id: str, changes: SettingsChange) -> str:
                 client.stop(old_id)
             client.rename(old_id, aside)
             renamed = True
-            new_id = client.create_container_from_config(body, new_name)["Id"]
-            for network, endpoint in extra_networks:
+            new_id = client.create_container_from_config(config.body, config.name)["Id"]
+            for network, endpoint in config.extra_networks:
                 ipam = endpoint.get("IPAMConfig") or {}
                 client.connect_container_to_network(
                     new_id,

@@ -19,9 +19,13 @@ def parse_engine_time(value: str | None) -> datetime | None:
         return None
 
 
-# Containers the portal itself creates (never started) to read and write volume files.
-# They are not the user's containers: listings and live updates leave them out.
+# Containers the portal itself creates (never started) to read and write volume files carry
+# this label with a value only the portal can compute (see gateway/portal_helpers.py).
 HELPER_LABEL = "dockerweb.helper"
+# Labels in this namespace belong to the portal: users can't set them or inherit them.
+PORTAL_LABEL_PREFIX = "dockerweb."
+# Who had the portal create a container (informational: set by the portal, never trusted).
+CREATED_BY_LABEL = "dockerweb.created-by"
 
 # Host IPs meaning "published on every interface" (IPv4 and IPv6).
 ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104 - compared with, never bound
@@ -160,7 +164,7 @@ class VolumeSpec:
     destination: str
     name: str = ""  # empty: an anonymous volume (or a bind mount)
     read_only: bool = False
-    # A bind mount of this host path (already checked by containers.bind_policy); name is "".
+    # A bind mount of this host path (already checked by dockerweb.host_access.binds); name is "".
     bind_source: str = ""
 
 
@@ -178,3 +182,18 @@ class RunSpec:
     restart_max_retries: int = 0
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A complete POST /containers/create body that the host-access policy judged for one
+    user, with the name and the networks to connect after creating.
+
+    Only dockerweb.host_access makes these, and the gateway creates containers only from
+    them: whatever is created is exactly what was judged.
+    """
+
+    body: dict
+    name: str | None = None
+    # (network, endpoint settings) to connect after creating: API 1.41 takes one at create.
+    extra_networks: tuple[tuple[str, dict], ...] = ()

@@ -24,10 +24,10 @@ from docker.types import Mount
 
 from .client import api, translate, translate_errors
 from .errors import InvalidRequest, NotFound
-from .types import HELPER_LABEL, parse_engine_time
+from .portal_helpers import new_helper
+from .types import parse_engine_time
 
 HELPER_IMAGE = "dockerweb/volume-helper:1"
-HELPER_LABELS = {HELPER_LABEL: "1"}
 HELPER_COMMAND = ["/none"]  # never run: the image holds no programs
 MOUNT_POINT = "/v"
 
@@ -176,12 +176,7 @@ def ensure_helper_image() -> str:
             client.inspect_image(HELPER_IMAGE)
         except docker.errors.NotFound:
             repository, _, tag = HELPER_IMAGE.rpartition(":")
-            client.import_image_from_data(
-                _helper_image_tar(),
-                repository=repository,
-                tag=tag,
-                changes=[f"LABEL {HELPER_LABEL}=1"],
-            )
+            client.import_image_from_data(_helper_image_tar(), repository=repository, tag=tag)
     return HELPER_IMAGE
 
 
@@ -197,16 +192,20 @@ def _check_volume(volume: str) -> None:
 def _create_helper(volume: str, *, read_only: bool) -> str:
     _check_volume(volume)
     image = ensure_helper_image()
+    name, labels = new_helper()
     with translate_errors():
         client = api()
         host_config = client.create_host_config(
             mounts=[Mount(MOUNT_POINT, volume, type="volume", read_only=read_only, no_copy=True)],
             network_mode="none",
         )
+        # The portal's own fixed configuration (no user input reaches it), so it is the one
+        # container the host-access policy doesn't judge: a never-started empty image.
         answer = client.create_container(
             image,
             command=HELPER_COMMAND,
-            labels=HELPER_LABELS,
+            name=name,
+            labels=labels,
             host_config=host_config,
             network_disabled=True,
         )

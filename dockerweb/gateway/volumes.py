@@ -1,13 +1,16 @@
 """Volumes: listing (with sizes and users), creating, removing, pruning."""
 
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from docker.utils import version_gte
 
 from .client import api, translate_errors
-from .types import HELPER_LABEL, parse_engine_time
+from .portal_helpers import is_portal_helper
+from .types import parse_engine_time
 
 # The engine names anonymous volumes with 64 random hex digits.
 ANONYMOUS_NAME_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -24,6 +27,7 @@ class VolumeSummary:
     mountpoint: str
     created: datetime | None
     labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)  # the driver options it was made with
 
     @property
     def anonymous(self) -> bool:
@@ -37,6 +41,7 @@ def _summary(item: dict) -> VolumeSummary:
         mountpoint=item.get("Mountpoint", ""),
         created=parse_engine_time(item.get("CreatedAt")),
         labels=item.get("Labels") or {},
+        options=item.get("Options") or {},
     )
 
 
@@ -78,13 +83,48 @@ def volume_users() -> dict[str, list[str]]:
         items = api().containers(all=True)
     users: dict[str, list[str]] = {}
     for item in items:
-        if HELPER_LABEL in (item.get("Labels") or {}):
-            continue
         name = (item.get("Names") or ["/?"])[0].lstrip("/")
+        if is_portal_helper(item.get("Labels"), name):
+            continue
         for mount in item.get("Mounts") or ():
             if mount.get("Type", "volume") == "volume" and mount.get("Name"):
                 users.setdefault(mount["Name"], []).append(name)
     return {key: sorted(names) for key, names in users.items()}
+
+
+# A volume driver name is a plugin name ("local", "vieux/sshfs:latest"): never a path. The
+# engine turns a legacy plugin's name into a path under /etc/docker/plugins, so anything
+# with "..", a leading "/" or odd characters could load a plugin spec from anywhere.
+_DRIVER_NAME_RE = re.compile(
+    r"^[a-z0-9][a-z0-9_.-]*(?:/[a-z0-9][a-z0-9_.-]*)?(?::[a-zA-Z0-9_.-]+)?$"
+)
+_DRIVERS_TTL = 30.0  # seconds: plugins are installed by admins on the host, rarely
+_drivers_lock = threading.Lock()
+_drivers_cache: tuple[float, tuple[str, ...]] | None = None
+
+
+def volume_drivers() -> tuple[str, ...]:
+    """The volume drivers users may choose: `local` and the volume plugins the engine has
+    installed and enabled (`docker info`), cached for a few seconds.
+
+    Raises EngineUnavailable.
+    """
+    global _drivers_cache
+    with _drivers_lock:
+        cached = _drivers_cache
+        if cached is not None and time.monotonic() - cached[0] < _DRIVERS_TTL:
+            return cached[1]
+    with translate_errors():
+        info = api().info()
+    names = (info.get("Plugins") or {}).get("Volume") or ()
+    drivers = tuple(
+        dict.fromkeys(
+            [LOCAL_DRIVER, *(n for n in names if _DRIVER_NAME_RE.match(n) and ".." not in n)]
+        )
+    )
+    with _drivers_lock:
+        _drivers_cache = (time.monotonic(), drivers)
+    return drivers
 
 
 def create_volume(

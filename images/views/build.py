@@ -19,9 +19,9 @@ BUILT_BY_LABEL = "dockerweb.built-by"
 def build_image(request):
     """GET: the form; POST: start a build job and watch its output on the job's page."""
     if request.method == "POST":
-        form = BuildForm(request.POST, request.FILES)
+        form = BuildForm(request.POST, request.FILES, user=request.user)
     else:
-        form = BuildForm()
+        form = BuildForm(user=request.user)
     if request.method == "POST" and form.is_valid():
         job = _start(request, form)
         return redirect("jobs:detail", job.pk)

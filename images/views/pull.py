@@ -11,7 +11,7 @@ from audit.records import record
 from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.references import IMAGE_ID_RE, reference_problem
-from images import work
+from images import image_reach, work
 from images.views import PULL, PUSH
 
 
@@ -40,6 +40,10 @@ def pull_image(request):
     form = PullForm(request.POST or None, initial={"image": request.GET.get("image", "")})
     if request.method == "POST" and form.is_valid():
         reference = form.cleaned_data["image"]
+        problem = image_reach.pull_problem(request.user, reference)
+        if problem:
+            form.add_error("image", problem)
+    if request.method == "POST" and form.is_valid():
         job = work.start_pull(reference, request.user)
         _audit(request, "image.pull", reference, job)
         return redirect("jobs:detail", job.pk)
@@ -55,6 +59,10 @@ def push_image(request, reference):
     if problem or IMAGE_ID_RE.match(reference):
         messages.error(request, problem or "Push a name:tag, not an image id.")
         return redirect("images:list")
+    problem = image_reach.pull_problem(request.user, reference)
+    if problem:
+        messages.error(request, f"Could not push {reference}: {problem}")
+        return redirect("images:detail", reference)
     try:
         present = gateway.images.image_exists(reference)
     except gateway.GatewayError as exc:
