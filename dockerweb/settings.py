@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "images",
     "volumes",
     "networks",
+    "roles",
 ]
 
 MIDDLEWARE = [
