@@ -219,19 +219,21 @@ def test_an_operator_cannot_add_the_helper_label_through_settings(
 
 
 def test_a_container_cannot_inherit_the_helper_label_from_an_image(
-    operator, docker_api, make_image, cleanup_named
+    operator, docker_api, cleanup_named
 ):
     # What `LABEL dockerweb.helper=1` in a Dockerfile built by the portal gives.
-    reference, _ = make_image()
+    reference = f"{eng.unique_name('dwt-helperimg')}:1"
     eng.build_busybox_image(docker_api, reference, {**eng.TEST_LABELS, "dockerweb.helper": "1"})
     name = eng.unique_name("dwt-inherit")
     cleanup_named.append(name)
+    try:
+        response = operator.post("/containers/new/", run_form(reference, name, command="sleep 60"))
 
-    response = operator.post("/containers/new/", run_form(reference, name, command="sleep 60"))
-
-    assert response.status_code == 400
-    assert "dockerweb.helper" in text(response)
-    assert containers_named(docker_api, name) == []
+        assert response.status_code == 400
+        assert "dockerweb.helper" in text(response)
+        assert containers_named(docker_api, name) == []
+    finally:
+        docker_api.remove_image(reference, force=True)
 
 
 async def _described(event) -> dict | None:
