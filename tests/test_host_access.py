@@ -170,6 +170,29 @@ def test_an_operator_cannot_reach_a_host_folder_through_an_admins_bind_style_vol
     assert containers_named(docker_api, name) == []
 
 
+def test_an_operator_cannot_share_a_volume_with_an_admins_privileged_container(
+    operator, docker_api, make_container, volume, test_image, cleanup_named
+):
+    # Whatever the operator writes into the shared volume, the admin's container may run
+    # with its capabilities.
+    shared = volume()
+    make_container(
+        COMMAND,
+        host_config={"cap_add": ["SYS_ADMIN"], "binds": {shared: {"bind": "/app", "mode": "rw"}}},
+    )
+    name = eng.unique_name("dwt-hshare")
+    cleanup_named.append(name)
+
+    response = operator.post(
+        "/containers/new/",
+        run_form(test_image, name, volumes=f"{shared}:/data", command="sleep 60"),
+    )
+
+    assert response.status_code == 400
+    assert "host access" in " ".join(response.context["form"].errors.get("volumes", []))
+    assert containers_named(docker_api, name) == []
+
+
 def test_an_operator_cannot_mount_a_volume_over_a_system_path(
     operator, docker_api, test_image, cleanup_named
 ):

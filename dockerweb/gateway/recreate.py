@@ -213,6 +213,23 @@ def current_body(doc: dict) -> dict:
     return _create_body(doc, SettingsChange())[0]
 
 
+def bodies_of_volume_users(volume: str) -> list[tuple[str, dict]]:
+    """(name, current create body) of every container, running or not, mounting `volume`.
+
+    Raises EngineUnavailable.
+    """
+    found = []
+    with translate_errors():
+        client = api()
+        for item in client.containers(all=True, filters={"volume": volume}):
+            try:
+                doc = client.inspect_container(item["Id"])
+            except docker.errors.NotFound:
+                continue  # removed meanwhile
+            found.append((doc.get("Name", "").lstrip("/"), current_body(doc)))
+    return found
+
+
 def plan(container_id: str, changes: SettingsChange) -> RecreatePlan:
     """Inspect the container and build its replacement with `changes` applied.
 

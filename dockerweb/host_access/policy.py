@@ -15,7 +15,8 @@ field it is about. The rules:
 - Volumes are made only with the drivers the engine offers (gateway.volumes.volume_drivers).
 - Labels in the portal's namespace (`dockerweb.`) are set by the portal alone: a user can't
   add or change them, nor inherit them from an image.
-- Nobody but an administrator recreates a container that already holds host access.
+- Nobody but an administrator recreates a container that already holds host access, or
+  mounts a volume that such a container mounts (what is written there, it may run).
 """
 
 import copy
@@ -146,6 +147,27 @@ def _problems(user, body: dict, *, allowed_portal_labels, kept_binds, image: boo
             Problem(f"This container {finding.what}: {ADMINS_ONLY}.", finding.field)
             for finding in config.host_access(body, volumes)
         ]
+        problems += _shared_volume_problems(volumes)
+    return problems
+
+
+def _shared_volume_problems(volumes: dict) -> list[Problem]:
+    """A volume that a container with host access mounts is a way into that container: what
+    a user writes there, it may run with its privileges. Sharing one is for administrators."""
+    problems = []
+    for name, existing in volumes.items():
+        if existing is None:
+            continue
+        for user_name, body in gateway.recreate.bodies_of_volume_users(name):
+            if held_host_access(body):
+                problems.append(
+                    Problem(
+                        f"The volume {name} is also mounted by {user_name}, which has host "
+                        f"access: sharing it is for administrators only.",
+                        "volumes",
+                    )
+                )
+                break
     return problems
 
 
