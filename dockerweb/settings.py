@@ -1,5 +1,6 @@
 """Django settings for dockerweb, read from the environment (see README's settings table)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "images",
     "volumes",
     "networks",
+    "axes",  # log-in throttling; its lockouts are listed and removed in the admin
 ]
 
 MIDDLEWARE = [
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out log-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dockerweb.urls"
@@ -133,6 +137,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# The axes backend comes first: it refuses a locked-out client before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Log-in throttling (django-axes). Failures count per username and per client address, each on
+# its own, so neither many names from one machine nor one name from many machines gets far.
+AXES_FAILURE_LIMIT = env_int("DOCKERWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
+_cooloff_minutes = env_float("DOCKERWEB_LOGIN_COOLOFF_MINUTES", 15.0)
+# 0 minutes: locked until an admin unlocks (axes takes None as "no cool-off").
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Guesses during a lockout are refused without moving its end, so the lockout page can say
+# when it ends (and retrying can't stretch someone else's lockout).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dockerweb.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dockerweb.login_throttle.client_address"
+# The server log names the username and address of failures (passwords are always masked):
+# that is what an admin needs to see who is being guessed at, and from where.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# Reverse proxies in front of the portal that append to X-Forwarded-For; 0 = the header is
+# ignored (anyone can send it) and the connection's own address counts.
+PROXY_COUNT = env_int("DOCKERWEB_PROXY_COUNT", 0, minimum=0, maximum=10)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "containers:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -163,5 +192,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DOCKERWEB_LOG_LEVEL", "INFO").upper()},
-    "loggers": {"daphne": {"level": "WARNING"}, "docker": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "docker": {"level": "WARNING"},
+        # Failed log-ins and lockouts are warnings; the start-up banner and successes are not.
+        "axes": {"level": "WARNING"},
+    },
 }
