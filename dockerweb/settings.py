@@ -168,6 +168,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "containers:list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Behind a TLS proxy (README): Secure cookies, HSTS, and trusting the proxy's word that the
+# request came over HTTPS. X-Forwarded-Proto is a header anyone can send, so it counts only
+# when declared, and only the proxy must be able to reach the portal then.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DOCKERWEB_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env_int("DOCKERWEB_HSTS_SECONDS", 0, minimum=0, maximum=10 * 365 * 86400)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_bool("DOCKERWEB_TRUST_X_FORWARDED_PROTO", False)
+    else None
+)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
