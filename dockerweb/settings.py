@@ -17,10 +17,12 @@ from dockerweb.env import (
     env_url,
     persistent_secret_key,
 )
+from dockerweb.private_files import private_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Everything the portal writes (SQLite database, generated secret key) lives here.
+# Everything the portal writes (SQLite database, generated keys) lives here, private to the
+# portal's user (dockerweb/private_files.py: folder 0700, files 0600).
 DATA_DIR = data_dir("DOCKERWEB_DATA_DIR", BASE_DIR / "var")
 
 SECRET_KEY = env_str("DOCKERWEB_SECRET_KEY") or persistent_secret_key(DATA_DIR)
@@ -106,12 +108,15 @@ WSGI_APPLICATION = None
 # SQLite in the data directory needs no server and suits a team portal's small write load;
 # DATABASE_URL (postgres://…) switches to PostgreSQL for larger installs.
 DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "pgsql", "sqlite"})
+SQLITE_PATH = DATA_DIR / "dockerweb.sqlite3"
+if not DATABASE_URL:
+    private_sqlite(SQLITE_PATH)  # 0600 before SQLite creates it (0644) itself
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)
     if DATABASE_URL
     else {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "dockerweb.sqlite3",
+        "NAME": SQLITE_PATH,
         # WAL: pages read while job threads write; synchronous=NORMAL is WAL's safe pairing
         # (no corruption on a crash) and saves an fsync on every small write.
         "OPTIONS": {
