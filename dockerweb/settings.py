@@ -160,6 +160,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Guesses during a lockout are refused without moving its end, so the lockout page can say
 # when it ends (and retrying can't stretch someone else's lockout).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful log-in doesn't wipe the failures counted against its address: otherwise one
+# valid account would let its holder guess at everyone else's from the same machine.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "dockerweb.login_throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "dockerweb.login_throttle.client_address"
 # The server log names the username and address of failures (passwords are always masked):
