@@ -118,7 +118,7 @@ def run(background: int = 0) -> Result:
         with running_portal() as portal, browser_page(portal) as page:
             page.add_init_script(WATCH_LIVE_SOCKET)
             page.goto(f"{portal.url}/containers/")
-            page.wait_for_function("document.body.dataset.live === 'connected'")
+            page.wait_for_function("() => document.body.dataset.live === 'connected'")
             skew, uncertainty = clock_skew_ms(page)
             raw = RawEvents(api, container_id)
             started = time.perf_counter()

@@ -134,7 +134,7 @@ def portal_pull(api, portal, http, page, reference: str) -> float:
     """Seconds from before the POST to the Jobs page hearing that the job succeeded."""
     remove(api, reference)
     page.goto(f"{portal.url}/jobs/")
-    page.wait_for_function("window.__listOpen")
+    page.wait_for_function("() => window.__listOpen")
     started = time.time()
     job_id = start_portal_pull(portal, http, reference).rstrip("/").rsplit("/", 1)[-1]
     # One call that resolves in the page when the notice arrives: polling from here would

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from dockerweb.private_files import create_private_file, private_dir
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -96,9 +98,10 @@ def env_url(name: str, schemes: set[str]) -> str:
 
 
 def data_dir(name: str, default: Path) -> Path:
+    """The portal's data folder, created (or tightened to) mode 0700."""
     path = Path(env_str(name) or default).expanduser().resolve()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
     except OSError as exc:
         raise ImproperlyConfigured(f"{name}: cannot create {path}: {exc}") from exc
     return path
@@ -109,13 +112,8 @@ def persistent_secret_key(directory: Path) -> str:
     from django.core.management.utils import get_random_secret_key
 
     key_file = directory / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
     key = get_random_secret_key()
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process (e.g. migrate beside daphne) won the race
-        return key_file.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    # Another process (e.g. migrate beside daphne) may have made it first: then read theirs.
+    if create_private_file(key_file, key.encode()):
+        return key
+    return key_file.read_text().strip()

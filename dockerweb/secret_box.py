@@ -12,21 +12,16 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from dockerweb.private_files import create_private_file
+
 
 @cache
 def _fernet() -> Fernet:
     key = os.environ.get("DOCKERWEB_ENCRYPTION_KEY", "").strip()
     if not key:
         key_file = settings.DATA_DIR / "encryption_key"
-        if not key_file.exists():
-            fresh = Fernet.generate_key()
-            try:
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(fresh)
+        # Made once, 0600; an existing one is kept (and tightened if it was readable).
+        create_private_file(key_file, Fernet.generate_key())
         key = key_file.read_text().strip()
     try:
         return Fernet(key.encode())

@@ -1,5 +1,6 @@
 """Django settings for dockerweb, read from the environment (see README's settings table)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -16,10 +17,12 @@ from dockerweb.env import (
     env_url,
     persistent_secret_key,
 )
+from dockerweb.private_files import private_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Everything the portal writes (SQLite database, generated secret key) lives here.
+# Everything the portal writes (SQLite database, generated keys) lives here, private to the
+# portal's user (dockerweb/private_files.py: folder 0700, files 0600).
 DATA_DIR = data_dir("DOCKERWEB_DATA_DIR", BASE_DIR / "var")
 
 SECRET_KEY = env_str("DOCKERWEB_SECRET_KEY") or persistent_secret_key(DATA_DIR)
@@ -61,9 +64,12 @@ INSTALLED_APPS = [
     "volumes",
     "networks",
     "roles",
+    "axes",  # log-in throttling; its lockouts are listed and removed in the admin
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response gets the Content-Security-Policy, static files included.
+    "dockerweb.csp.content_security_policy",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out log-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dockerweb.urls"
@@ -101,12 +109,15 @@ WSGI_APPLICATION = None
 # SQLite in the data directory needs no server and suits a team portal's small write load;
 # DATABASE_URL (postgres://…) switches to PostgreSQL for larger installs.
 DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "pgsql", "sqlite"})
+SQLITE_PATH = DATA_DIR / "dockerweb.sqlite3"
+if not DATABASE_URL:
+    private_sqlite(SQLITE_PATH)  # 0600 before SQLite creates it (0644) itself
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)
     if DATABASE_URL
     else {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "dockerweb.sqlite3",
+        "NAME": SQLITE_PATH,
         # WAL: pages read while job threads write; synchronous=NORMAL is WAL's safe pairing
         # (no corruption on a crash) and saves an fsync on every small write.
         "OPTIONS": {
@@ -134,9 +145,48 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# The axes backend comes first: it refuses a locked-out client before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Log-in throttling (django-axes). Failures count per username and per client address, each on
+# its own, so neither many names from one machine nor one name from many machines gets far.
+AXES_FAILURE_LIMIT = env_int("DOCKERWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
+_cooloff_minutes = env_float("DOCKERWEB_LOGIN_COOLOFF_MINUTES", 15.0)
+# 0 minutes: locked until an admin unlocks (axes takes None as "no cool-off").
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Guesses during a lockout are refused without moving its end, so the lockout page can say
+# when it ends (and retrying can't stretch someone else's lockout).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful log-in doesn't wipe the failures counted against its address: otherwise one
+# valid account would let its holder guess at everyone else's from the same machine.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "dockerweb.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dockerweb.login_throttle.client_address"
+# The server log names the username and address of failures (passwords are always masked):
+# that is what an admin needs to see who is being guessed at, and from where.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# Reverse proxies in front of the portal that append to X-Forwarded-For; 0 = the header is
+# ignored (anyone can send it) and the connection's own address counts.
+PROXY_COUNT = env_int("DOCKERWEB_PROXY_COUNT", 0, minimum=0, maximum=10)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "containers:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Behind a TLS proxy (README): Secure cookies, HSTS, and trusting the proxy's word that the
+# request came over HTTPS. X-Forwarded-Proto is a header anyone can send, so it counts only
+# when declared, and only the proxy must be able to reach the portal then.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DOCKERWEB_SECURE_COOKIES", False)
+SECURE_HSTS_SECONDS = env_int("DOCKERWEB_HSTS_SECONDS", 0, minimum=0, maximum=10 * 365 * 86400)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_bool("DOCKERWEB_TRUST_X_FORWARDED_PROTO", False)
+    else None
+)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -164,5 +214,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DOCKERWEB_LOG_LEVEL", "INFO").upper()},
-    "loggers": {"daphne": {"level": "WARNING"}, "docker": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "docker": {"level": "WARNING"},
+        # Failed log-ins and lockouts are warnings; the start-up banner and successes are not.
+        "axes": {"level": "WARNING"},
+    },
 }

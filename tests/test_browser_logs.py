@@ -191,8 +191,11 @@ def test_fast_logger_keeps_page_responsive_and_lines_capped(
         expect(viewer).to_have_attribute("data-lines", str(cap))
         received = page.evaluate("document.querySelector('[data-log-viewer]').logViewer.stats")
         # Streaming goes on; the page answers meanwhile.
+        # A function, not an expression string: Playwright would eval() that in the page,
+        # which the Content-Security-Policy refuses.
         page.wait_for_function(
-            f"document.querySelector('[data-log-viewer]').logViewer.stats.lines > {received['lines'] + 5000}"
+            "n => document.querySelector('[data-log-viewer]').logViewer.stats.lines > n",
+            arg=received["lines"] + 5000,
         )
         started = time.monotonic()
         assert page.evaluate("1 + 1") == 2

@@ -74,3 +74,124 @@ def test_ensure_admin_generates_a_password_and_prints_it_once(
     assert django_user_model.objects.get(username="admin").check_password(password)
     call_command("ensure_admin")
     assert password not in capsys.readouterr().out
+
+
+# -- behind a TLS proxy -------------------------------------------------------------------
+
+
+def settings_under(env: dict[str, str]) -> dict:
+    """Django's settings as a fresh process reads them from this environment."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps({k: getattr(s, k) for k in ("
+        "'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS',"
+        "'SECURE_PROXY_SSL_HEADER')}))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DOCKERWEB_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**base, "DJANGO_SETTINGS_MODULE": "dockerweb.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_tls_settings_are_off_unless_asked_for(tmp_path):
+    found = settings_under({"DOCKERWEB_DATA_DIR": str(tmp_path)})
+    assert found == {
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        "SECURE_HSTS_SECONDS": 0,
+        # X-Forwarded-Proto is anyone's to send: not trusted unless a TLS proxy is declared.
+        "SECURE_PROXY_SSL_HEADER": None,
+    }
+
+
+def test_tls_settings_come_from_the_environment(tmp_path):
+    found = settings_under(
+        {
+            "DOCKERWEB_DATA_DIR": str(tmp_path),
+            "DOCKERWEB_SECURE_COOKIES": "1",
+            "DOCKERWEB_HSTS_SECONDS": "31536000",
+            "DOCKERWEB_TRUST_X_FORWARDED_PROTO": "yes",
+        }
+    )
+    assert found == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+
+
+@pytest.mark.django_db
+def test_a_forged_x_forwarded_proto_gets_no_hsts_without_a_declared_proxy(settings, admin_user):
+    from django.test import Client
+
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_PROXY_SSL_HEADER = None
+    response = Client().get("/login/", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def _set_cookies(response) -> dict[str, str]:
+    """Set-Cookie headers by cookie name, as the server sent them."""
+    return {line.split("=", 1)[0]: line for line in response.raw.headers.getlist("Set-Cookie")}
+
+
+def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path):
+    """The real portal as a TLS proxy would talk to it: plain HTTP, X-Forwarded-Proto: https."""
+    import requests
+
+    from tests.conftest import start_portal, stop_portal
+
+    portal, process = start_portal(
+        tmp_path,
+        {
+            "DOCKERWEB_SECURE_COOKIES": "1",
+            "DOCKERWEB_HSTS_SECONDS": "3600",
+            "DOCKERWEB_TRUST_X_FORWARDED_PROTO": "1",
+        },
+    )
+    try:
+        proxied = {"X-Forwarded-Proto": "https"}
+        form = requests.get(f"{portal.url}/login/", headers=proxied, timeout=10)
+        assert form.headers.get("Strict-Transport-Security") == "max-age=3600"
+        csrf_cookie = _set_cookies(form)["csrftoken"]
+        assert "Secure" in csrf_cookie, csrf_cookie
+        token = csrf_cookie.split("=", 1)[1].split(";", 1)[0]
+
+        login = requests.post(
+            f"{portal.url}/login/",
+            data={
+                "username": "admin",
+                "password": portal.admin_password,
+                "csrfmiddlewaretoken": token,
+            },
+            headers={
+                **proxied,
+                "Cookie": f"csrftoken={token}",
+                "Referer": f"https://{portal.host}/login/",
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert login.status_code == 302, login.text[:500]
+        session_cookie = _set_cookies(login)["sessionid"]
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie, session_cookie
+
+        # Straight to the portal, not through the proxy: plain HTTP, so no HSTS.
+        direct = requests.get(f"{portal.url}/login/", timeout=10)
+        assert "Strict-Transport-Security" not in direct.headers
+    finally:
+        stop_portal(process)

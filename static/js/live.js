@@ -187,9 +187,18 @@
     toggle.setAttribute("aria-pressed", String(revealed));
   });
   // Forms that lose something without a page of their own (Kill) ask in a dialog first.
+  // Filter-only forms (the text filter works as you type) are never sent.
   document.addEventListener("submit", (event) => {
+    if (event.target.matches("form[data-filter-only]")) {
+      event.preventDefault();
+      return;
+    }
     const form = event.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+  // Choices that apply at once (the containers list's All / Running) submit their form.
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("[data-submit-on-change]") && event.target.form) event.target.form.requestSubmit();
   });
   document.addEventListener("htmx:afterSwap", () => {
     fixPortLinks(document);
