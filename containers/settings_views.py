@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from audit.records import record
 from containers.permissions import CREATE, REMOVE
 from containers.settings_form import ContainerSettingsForm
-from containers.views import _inspect_or_404, _listing
+from containers.views import _inspect_or_404, _listing, audit_env_read
 from dockerweb import gateway, host_access
 from dockerweb.engine_errors import report_engine_error
 
@@ -48,7 +48,7 @@ def container_settings(request, container_id):
         return render(request, "containers/settings.html", context, status=403 if step else 200)
     if step in ("", "edit") or not form.is_valid():
         if not step and form.shows_env_values:
-            _audit_env_read(request, container)
+            audit_env_read(request, container, "the Settings form")
         return render(
             request, "containers/settings.html", context, status=400 if form.errors else 200
         )
@@ -92,17 +92,6 @@ def _admins_only(request, doc: dict) -> str:
         return ""
     held = host_access.held_host_access(gateway.recreate.current_body(doc))
     return host_access.holds_host_access_message(held) if held else ""
-
-
-def _audit_env_read(request, container) -> None:
-    record(
-        request.user,
-        "container.read_env",
-        target_type="container",
-        target_id=container.id,
-        target_name=container.name,
-        detail="environment values shown in the Settings form",
-    )
 
 
 def _networks(doc: dict) -> list[dict]:

@@ -104,15 +104,20 @@ def _env_visibility(request, container, tab: str) -> dict:
     may_see = request.user.has_perm(SEE_ENV)
     show = may_see and request.GET.get("show") == "env" and bool(container.env)
     if show:
-        record(
-            request.user,
-            "container.read_env",
-            target_type="container",
-            target_id=container.id,
-            target_name=container.name,
-            detail=f"environment values shown on the {tab.title()} tab",
-        )
+        audit_env_read(request, container, f"the {tab.title()} tab")
     return {"may_see_env": may_see, "show_env": show}
+
+
+def audit_env_read(request, container, where: str) -> None:
+    """Record that `request.user` was sent the container's environment values."""
+    record(
+        request.user,
+        "container.read_env",
+        target_type="container",
+        target_id=container.id,
+        target_name=container.name,
+        detail=f"environment values shown on {where}",
+    )
 
 
 def hide_env_values(doc: dict) -> dict:

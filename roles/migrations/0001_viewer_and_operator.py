@@ -6,22 +6,18 @@ the roles is a new migration.
 
 from django.db import migrations
 
+VIEWER = (
+    "containers.view_container",
+    "images.view_image",
+    "volumes.view_volume",
+    "networks.view_network",
+    "jobs.view_job",
+    "audit.view_auditentry",
+)
 ROLES = {
-    "Viewer": (
-        "containers.view_container",
-        "images.view_image",
-        "volumes.view_volume",
-        "networks.view_network",
-        "jobs.view_job",
-        "audit.view_auditentry",
-    ),
+    "Viewer": VIEWER,
     "Operator": (
-        "containers.view_container",
-        "images.view_image",
-        "volumes.view_volume",
-        "networks.view_network",
-        "jobs.view_job",
-        "audit.view_auditentry",
+        *VIEWER,
         "containers.operate_container",
         "containers.create_container",
         "containers.remove_container",
