@@ -10,6 +10,7 @@ from dockerweb.env import (
     env_bool,
     env_docker_host,
     env_float,
+    env_hosts,
     env_int,
     env_list,
     env_str,
@@ -24,7 +25,13 @@ DATA_DIR = data_dir("DOCKERWEB_DATA_DIR", BASE_DIR / "var")
 
 SECRET_KEY = env_str("DOCKERWEB_SECRET_KEY") or persistent_secret_key(DATA_DIR)
 DEBUG = env_bool("DOCKERWEB_DEBUG", False)
-ALLOWED_HOSTS = env_list("DOCKERWEB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+_SERVED_AS = env_hosts("DOCKERWEB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = list(dict.fromkeys(host for host, _ in _SERVED_AS))
+# Entries given with a port are also addresses the portal is served at (e.g. the outside
+# address of a proxy that rewrites Host): pages there may open its websockets
+# (dockerweb/origins.py). Websockets otherwise come only from the address they were sent to.
+PORTAL_ADDRESSES = [f"{host}:{port}" for host, port in _SERVED_AS if port is not None]
+# Exact origins (scheme://host[:port]) of a TLS proxy in front: trusted by CSRF and websockets.
 CSRF_TRUSTED_ORIGINS = env_list("DOCKERWEB_CSRF_TRUSTED_ORIGINS", [])
 
 # The engine, addressed the way the docker CLI does (TLS via DOCKER_TLS_VERIFY/DOCKER_CERT_PATH).
