@@ -50,6 +50,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 LOG_TAIL_DEFAULT = env_int("DOCKERWEB_LOG_TAIL", 1000, minimum=0, maximum=1_000_000)
 LOG_LINES_KEPT = env_int("DOCKERWEB_LOG_LINES_KEPT", 10_000, minimum=100, maximum=1_000_000)
 
+# Open streaming websockets (logs, job output, later terminal and stats): per user, and in
+# all for this process (dockerweb/stream_limits.py). 16 is more tabs than anyone reads at
+# once. The process cap bounds what a busy hour can take: a log socket holds a thread, an
+# engine connection, a client connection and a 256 KB read-ahead buffer, so 128 of them
+# stay far inside the usual 1,024 open files and take at most 32 MB of buffers — eight
+# users at their cap, or a team of thirty with a few tabs each.
+STREAMS_PER_USER = env_int("DOCKERWEB_STREAMS_PER_USER", 16, minimum=1, maximum=10_000)
+STREAMS_PER_PROCESS = env_int("DOCKERWEB_STREAMS_PER_PROCESS", 128, minimum=1, maximum=100_000)
+# Log bytes a second one user's streams share. Reading a screenful needs far less; relaying
+# without a bound, one user's 16 sockets on a busy container made everyone else's pages
+# 6 × slower, at 2 MB/s about 1.2 × (bench/stream_fairness.py, 2 cores).
+STREAM_BYTES_PER_USER = env_int("DOCKERWEB_STREAM_BYTES_PER_USER", 2_000_000, minimum=10_000)
+
 INSTALLED_APPS = [
     "daphne",  # first, so `runserver` serves websockets too
     "django.contrib.admin",
