@@ -1,4 +1,4 @@
-"""Caps on open streaming websockets, per user and per process.
+"""Caps on open streaming websockets, per user and per process, and each user's byte budget.
 
 Every streaming socket (container logs, job output; terminal and stats to come) holds
 buffers and a share of the event loop, and a log socket also an engine stream and a reader
@@ -10,6 +10,9 @@ When no slot is left the socket is accepted only to tell the page why (a JSON st
 and closed with CLOSE_TOO_MANY_STREAMS: a refused handshake would look like a network error.
 The slot comes back when the consumer's ASGI call returns, so however the socket ends —
 closed, the client gone without a close, cancelled by the server, an error — it is freed.
+
+A user's streams also share one ByteBudget (`self.stream_budget`), which senders of bulk
+bytes (the log socket) charge: caps alone bound sockets, not what they cost while busy.
 """
 
 import json
