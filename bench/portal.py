@@ -81,15 +81,15 @@ class Portal:
     env: dict = field(repr=False)
     pid: int = 0  # Daphne's, for a profiler to attach to
 
-    def session(self) -> requests.Session:
-        """A requests session logged in as admin through the real login form."""
+    def session(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> requests.Session:
+        """A requests session logged in through the real login form (as admin by default)."""
         http = requests.Session()
         http.get(f"{self.url}/login/", timeout=10).raise_for_status()
         response = http.post(
             f"{self.url}/login/",
             data={
-                "username": "admin",
-                "password": ADMIN_PASSWORD,
+                "username": username,
+                "password": password,
                 "csrfmiddlewaretoken": http.cookies["csrftoken"],
             },
             headers={"Referer": f"{self.url}/login/"},
@@ -99,6 +99,17 @@ class Portal:
         if "sessionid" not in http.cookies:
             raise RuntimeError("could not log in to the portal")
         return http
+
+    def create_user(self, username: str, password: str, permissions: tuple[str, ...]) -> None:
+        """A non-admin user with the given `app.codename` permissions."""
+        code = (
+            "from django.contrib.auth.models import User, Permission\n"
+            f"u = User.objects.create_user({username!r}, password={password!r})\n"
+            f"for p in {list(permissions)!r}:\n"
+            "    app, codename = p.split('.')\n"
+            "    u.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))\n"
+        )
+        _manage(self.env, "shell", "-c", code)
 
 
 def _manage(env: dict, *args: str) -> None:

@@ -3,14 +3,19 @@
 Wire format — binary frames carry the engine's log bytes as they come (with Docker's
 8-byte stream headers when the container has no TTY; the browser splits them), text frames
 carry JSON control messages:
-  {"type": "stream", "multiplexed": bool, "timestamps": bool}  before each (re)opened stream
-  {"type": "state", "state": "stopped" | "removed" | "engine-down", "reason": str}
+  {"type": "stream", "multiplexed": bool, "timestamps": bool, "tail": int, "capped": bool}
+      before each (re)opened stream; `capped`: more lines were asked for than a tab keeps
+  {"type": "state", "state": "stopped" | "removed" | "engine-down" | "too-many-streams",
+   "reason": str}
 Forwarding bytes untouched keeps the server's cost per line near zero, so a container
-printing thousands of lines a second can't make this socket fall behind the engine.
+printing thousands of lines a second can't make this socket fall behind the engine. What a
+user's log sockets send together is bounded by their byte budget (dockerweb/stream_limits.py):
+past it a socket waits, and its engine stream with it, so one user can't slow everyone.
 """
 
 import asyncio
 import json
+import re
 import time
 from urllib.parse import parse_qs
 
@@ -20,33 +25,45 @@ from django.conf import settings
 from dockerweb import gateway
 from dockerweb.events_watcher import watcher
 from dockerweb.groups import engine_events_group
+from dockerweb.stream_limits import StreamSlot
 from dockerweb.threads import ByteRelay, open_in_thread, pump_bytes
 from dockerweb.ws_auth import user_may
 
-MAX_TAIL = 1_000_000
 # At most ~40 frames a second: bytes that arrive meanwhile go out together in the next one.
 FRAME_INTERVAL = 0.025
+# Bytes read ahead of the socket: a few frames' worth. A stream held back (slow client, or
+# its user's byte budget spent) then holds back its engine stream and reader thread at once.
+RELAY_LIMIT = 256 * 1024
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_MANY_DIGITS = re.compile(r"[0-9]{10,}")  # more than any bound; int() refuses 4,300 digits
 
 
-def parse_tail(value: str | None) -> int | None:
-    """`tail` query value → line count (None means the whole log)."""
-    if value == "all":
-        return None
-    if value and value.isdigit():
-        return min(int(value), MAX_TAIL)
-    return settings.LOG_TAIL_DEFAULT
+def parse_tail(value: str | None) -> tuple[int, bool]:
+    """`tail` query value → (lines to ask the engine for, whether more were asked for).
+
+    A tab keeps at most LOG_LINES_KEPT lines: more would be read from the engine, sent and
+    thrown away in the browser, so `all` and bigger numbers are cut to that bound (the
+    Download link serves the whole log).
+    """
+    bound = settings.LOG_LINES_KEPT
+    if value == "all" or (value and _MANY_DIGITS.fullmatch(value)):
+        return bound, True
+    asked = int(value) if value and _DIGITS.fullmatch(value) else settings.LOG_TAIL_DEFAULT
+    return min(asked, bound), asked > bound
 
 
-class ContainerLogsConsumer(AsyncWebsocketConsumer):
+class ContainerLogsConsumer(StreamSlot, AsyncWebsocketConsumer):
     permission = "containers.view_container"
 
     async def connect(self):
         if not await user_may(self.scope, self.permission):
             await self.close()
             return
+        if not await self.take_stream_slot():
+            return
         self.container_id = self.scope["url_route"]["kwargs"]["container_id"]
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        self.tail = parse_tail(query.get("tail", [None])[0])
+        self.tail, self.tail_capped = parse_tail(query.get("tail", [None])[0])
         self.timestamps = query.get("timestamps", ["0"])[0] == "1"
         try:
             container = await asyncio.to_thread(
@@ -120,6 +137,8 @@ class ContainerLogsConsumer(AsyncWebsocketConsumer):
                             "type": "stream",
                             "multiplexed": stream.multiplexed,
                             "timestamps": self.timestamps,
+                            "tail": self.tail,
+                            "capped": self.tail_capped,
                         }
                     )
                     await self._relay(stream)
@@ -138,13 +157,15 @@ class ContainerLogsConsumer(AsyncWebsocketConsumer):
             await self.changed.wait()
 
     async def _relay(self, stream):
-        self.relay = relay = ByteRelay()
+        self.relay = relay = ByteRelay(limit=RELAY_LIMIT)
         self.stream = stream
         pump_bytes(stream.pieces(), relay, name=f"logs-{self.container_id[:12]}")
         try:
             while data := await relay.take():
                 await self.send(bytes_data=data)
-                await asyncio.sleep(FRAME_INTERVAL)
+                # The user's streams share a byte budget: past it, this one waits its turn.
+                wait = self.stream_budget.charge(len(data))
+                await asyncio.sleep(max(FRAME_INTERVAL, wait))
         finally:
             relay.close()
             stream.close()

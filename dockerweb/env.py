@@ -66,6 +66,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def split_host_port(entry: str) -> tuple[str, int | None]:
+    """`host`, `host:port`, `[v6]` or `[v6]:port` → (host, port or None); ValueError if malformed."""
+    if entry.startswith("["):
+        host, bracket, rest = entry.partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(entry)
+        host, port = host + "]", rest[1:] or None
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    else:
+        host, port = entry, None
+    if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ValueError(entry)
+    return host, None if port is None else int(port)
+
+
+def env_hosts(name: str, default: list[str]) -> list[tuple[str, int | None]]:
+    """A comma-separated list of host names, each optionally with a port: [(host, port)]."""
+    hosts = []
+    for entry in env_list(name, default):
+        try:
+            hosts.append(split_host_port(entry))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} entries must be host names, optionally with :port, got {entry!r}"
+            ) from None
+    return hosts
+
+
 def env_abs_paths(name: str) -> list[str]:
     """A comma-separated list of absolute paths (default empty); a relative one is an error."""
     paths = env_list(name, [])

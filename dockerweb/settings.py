@@ -11,6 +11,7 @@ from dockerweb.env import (
     env_bool,
     env_docker_host,
     env_float,
+    env_hosts,
     env_int,
     env_list,
     env_str,
@@ -27,7 +28,13 @@ DATA_DIR = data_dir("DOCKERWEB_DATA_DIR", BASE_DIR / "var")
 
 SECRET_KEY = env_str("DOCKERWEB_SECRET_KEY") or persistent_secret_key(DATA_DIR)
 DEBUG = env_bool("DOCKERWEB_DEBUG", False)
-ALLOWED_HOSTS = env_list("DOCKERWEB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+_SERVED_AS = env_hosts("DOCKERWEB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = list(dict.fromkeys(host for host, _ in _SERVED_AS))
+# Entries given with a port are also addresses the portal is served at (e.g. the outside
+# address of a proxy that rewrites Host): pages there may open its websockets
+# (dockerweb/origins.py). Websockets otherwise come only from the address they were sent to.
+PORTAL_ADDRESSES = [f"{host}:{port}" for host, port in _SERVED_AS if port is not None]
+# Exact origins (scheme://host[:port]) of a TLS proxy in front: trusted by CSRF and websockets.
 CSRF_TRUSTED_ORIGINS = env_list("DOCKERWEB_CSRF_TRUSTED_ORIGINS", [])
 
 # The engine, addressed the way the docker CLI does (TLS via DOCKER_TLS_VERIFY/DOCKER_CERT_PATH).
@@ -45,6 +52,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Log viewer: lines sent on open, and the most lines the browser keeps on screen.
 LOG_TAIL_DEFAULT = env_int("DOCKERWEB_LOG_TAIL", 1000, minimum=0, maximum=1_000_000)
 LOG_LINES_KEPT = env_int("DOCKERWEB_LOG_LINES_KEPT", 10_000, minimum=100, maximum=1_000_000)
+
+# Open streaming websockets (logs, job output, later terminal and stats): per user, and in
+# all for this process (dockerweb/stream_limits.py). 16 is more tabs than anyone reads at
+# once. The process cap bounds what a busy hour can take: a log socket holds a thread, an
+# engine connection, a client connection and a 256 KB read-ahead buffer, so 128 of them
+# stay far inside the usual 1,024 open files and take at most 32 MB of buffers — eight
+# users at their cap, or a team of thirty with a few tabs each.
+STREAMS_PER_USER = env_int("DOCKERWEB_STREAMS_PER_USER", 16, minimum=1, maximum=10_000)
+STREAMS_PER_PROCESS = env_int("DOCKERWEB_STREAMS_PER_PROCESS", 128, minimum=1, maximum=100_000)
+# Log bytes a second one user's streams share. Reading a screenful needs far less; relaying
+# without a bound, one user's 16 sockets on a busy container made everyone else's pages
+# 6 × slower, at 2 MB/s about 1.2 × (bench/stream_fairness.py, 2 cores).
+STREAM_BYTES_PER_USER = env_int("DOCKERWEB_STREAM_BYTES_PER_USER", 2_000_000, minimum=10_000)
 
 INSTALLED_APPS = [
     "daphne",  # first, so `runserver` serves websockets too

@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from dockerweb.stream_limits import StreamSlot
 from dockerweb.ws_auth import user_may
 from jobs.groups import job_group, jobs_list_group
 from jobs.models import Job
@@ -28,12 +29,14 @@ def _snapshot(job_id) -> dict | None:
     }
 
 
-class JobConsumer(AsyncJsonWebsocketConsumer):
+class JobConsumer(StreamSlot, AsyncJsonWebsocketConsumer):
     """Re-attaches a watcher to a job: the recorded state first, then live updates."""
 
     async def connect(self):
         if not await user_may(self.scope, VIEW):
             await self.close()
+            return
+        if not await self.take_stream_slot():
             return
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         self.group = job_group(self.job_id)

@@ -14,8 +14,16 @@ from dockerweb.asgi import application
 from dockerweb.routing import websocket_urlpatterns
 
 PASSWORD = "security-test-pw-1"
-SAME_ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
-FOREIGN_ORIGIN = [(b"origin", b"http://evil.example"), (b"host", b"localhost")]
+# Websockets are ours only from the portal's exact origin: scheme, host and port.
+SAME_ORIGIN = [(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")]
+FOREIGN_ORIGIN = [(b"origin", b"http://evil.example"), (b"host", b"localhost:8000")]
+# A page on another port of the portal's own host: a container someone published.
+OTHER_PORT = [(b"origin", b"http://localhost:8001"), (b"host", b"localhost:8000")]
+NO_ORIGIN = [(b"host", b"localhost:8000")]
+# Behind a TLS proxy the socket arrives as plain ws on the inner address.
+TLS_PROXY = [(b"origin", b"https://docker.example.com"), (b"host", b"127.0.0.1:8000")]
+# DNS rebinding: a foreign name pointed at the portal; Host and Origin agree, both foreign.
+REBOUND = [(b"origin", b"http://evil.example:8000"), (b"host", b"evil.example:8000")]
 ACTIONS = ("start", "stop", "restart", "pause", "unpause", "kill")
 # Pages that must answer without a login: ours and the admin's own login form.
 PUBLIC = {"/login/", "/admin/login/"}
@@ -182,6 +190,57 @@ async def test_websockets_from_a_foreign_origin_are_refused_even_when_logged_in(
     for path in all_websocket_paths(container["Id"]):
         assert await websocket_accepted(path, session_headers(client)), path
         assert not await websocket_accepted(path, session_headers(client, FOREIGN_ORIGIN)), path
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (SAME_ORIGIN, True),
+        (OTHER_PORT, False),
+        ([(b"origin", b"http://localhost"), (b"host", b"localhost:8000")], False),
+        ([(b"origin", b"https://localhost:8000"), (b"host", b"localhost:8000")], False),
+        (NO_ORIGIN, False),
+        ([(b"origin", b"null"), (b"host", b"localhost:8000")], False),
+        (REBOUND, False),
+        (TLS_PROXY, False),
+    ],
+    ids=[
+        "exact",
+        "other-port",
+        "default-port",
+        "other-scheme",
+        "none",
+        "null",
+        "rebound",
+        "untrusted-proxy",
+    ],
+)
+async def test_every_websocket_accepts_only_the_portals_exact_origin(
+    container, sample_job, origin, accepted
+):
+    admin = await User.objects.acreate(username="origin-admin", is_superuser=True)
+    client = await _logged_in_async(admin)
+    for path in all_websocket_paths(container["Id"]):
+        assert await websocket_accepted(path, session_headers(client, origin)) is accepted, path
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_websockets_accept_csrf_trusted_origins_and_allowed_hosts_with_a_port(
+    container, sample_job, settings
+):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://docker.example.com"]
+    settings.ALLOWED_HOSTS = ["localhost", "portal.example"]
+    settings.PORTAL_ADDRESSES = ["portal.example:8443"]
+    admin = await User.objects.acreate(username="origin-admin", is_superuser=True)
+    client = await _logged_in_async(admin)
+    proxied = [(b"origin", b"http://portal.example:8443"), (b"host", b"localhost:8000")]
+    elsewhere = [(b"origin", b"http://portal.example:8444"), (b"host", b"localhost:8000")]
+    for path in all_websocket_paths(container["Id"]):
+        assert await websocket_accepted(path, session_headers(client, TLS_PROXY)), path
+        assert await websocket_accepted(path, session_headers(client, proxied)), path
+        assert not await websocket_accepted(path, session_headers(client, elsewhere)), path
+        assert not await websocket_accepted(path, session_headers(client, OTHER_PORT)), path
 
 
 async def _logged_in_async(user: User) -> Client:

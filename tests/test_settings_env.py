@@ -19,6 +19,9 @@ from dockerweb import env
         (env.env_float, "-1", {"default": 1.0}),
         (env.env_docker_host, "/var/run/docker.sock", {}),
         (env.env_docker_host, "ftp://engine", {}),
+        (env.env_hosts, "portal.example:http", {"default": []}),
+        (env.env_hosts, "portal.example:70000", {"default": []}),
+        (env.env_hosts, "[::1", {"default": []}),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(monkeypatch, helper, value, kwargs):
@@ -36,6 +39,16 @@ def test_good_values_are_typed(monkeypatch):
     assert env.env_int("AN_INT", 1, minimum=1, maximum=100) == 42
     assert env.env_list("A_LIST", []) == ["a.example", "b.example"]
     assert env.env_docker_host() == "tcp://10.0.0.5:2375"
+
+
+def test_allowed_hosts_may_carry_a_port(monkeypatch):
+    monkeypatch.setenv("HOSTS", "docker.example.com:8443, localhost, [::1]:8000, [::1]")
+    assert env.env_hosts("HOSTS", []) == [
+        ("docker.example.com", 8443),
+        ("localhost", None),
+        ("[::1]", 8000),
+        ("[::1]", None),
+    ]
 
 
 def test_docker_host_defaults_to_the_local_socket(monkeypatch):

@@ -4,6 +4,7 @@
   "use strict";
   const wsBase = () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
   const LABELS = { succeeded: "Succeeded", failed: "Failed", running: "Running", interrupted: "Interrupted" };
+  const TOO_MANY_STREAMS = 4429; // close code: the user (or the portal) is at the stream cap
 
   function formatBytes(n) {
     if (!n) return "0 B";
@@ -23,6 +24,7 @@
       this.overall = root.querySelector("[data-job-overall]");
       this.overallText = root.querySelector("[data-job-overall-text]");
       this.progressPanel = root.querySelector("[data-job-progress]");
+      this.notice = root.querySelector("[data-job-notice]");
       this.layerRows = new Map();
       this.connect();
     }
@@ -30,12 +32,19 @@
     connect() {
       const socket = new WebSocket(wsBase() + this.root.dataset.wsUrl);
       socket.onmessage = (event) => this.update(JSON.parse(event.data));
-      socket.onclose = () => {
+      socket.onclose = (event) => {
+        // Past the stream cap the notice stays; retrying would only be refused.
+        if (event.code === TOO_MANY_STREAMS) return;
         if (this.root.dataset.finished !== "1") setTimeout(() => this.connect(), 2000);
       };
     }
 
     update(msg) {
+      if (msg.type === "state") {
+        this.notice.textContent = msg.reason;
+        this.notice.hidden = false;
+        return;
+      }
       if (msg.output !== undefined) this.output.textContent = msg.output || "";
       else if (msg.lines && msg.lines.length) {
         const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 24;

@@ -9,6 +9,7 @@
   const STDOUT = 1;
   const STDERR = 2;
   const MAX_PARTIAL = 64 * 1024; // a "line" without a newline this long is shown anyway
+  const TOO_MANY_STREAMS = 4429; // close code: the user (or the portal) is at the stream cap
 
   // Docker's multiplexed stream: [stream, 0, 0, 0, size (4 bytes, big-endian)] + payload.
   class Demuxer {
@@ -156,6 +157,7 @@
       this.findInput = root.querySelector("[data-log-find]");
       this.findCount = root.querySelector("[data-log-find-count]");
       this.download = root.querySelector("[data-log-download]");
+      this.note = root.querySelector("[data-log-note]");
       this.maxLines = parseInt(root.dataset.maxLines, 10) || 10000;
       this.queue = [];
       this.unseen = 0;
@@ -226,7 +228,9 @@
           this.demuxer.push(new Uint8Array(event.data));
         }
       };
-      socket.onclose = () => {
+      socket.onclose = (event) => {
+        // Past the stream cap: the reason stays on screen; retrying would only be refused.
+        if (event.code === TOO_MANY_STREAMS) return;
         this.setStatus("Disconnected — reconnecting…", "warn");
         setTimeout(() => this.socket === socket && this.connect(), 2000);
       };
@@ -237,11 +241,17 @@
       if (msg.type === "stream") {
         this.demuxer = new Demuxer(msg.multiplexed, (stream, text) => this.splitter.push(stream, text));
         this.setStatus("Following", "ok");
+        // The server sends at most the lines a tab keeps; say so when more were asked for.
+        this.note.hidden = !msg.capped;
+        if (msg.capped) {
+          this.note.textContent = `Showing at most the last ${msg.tail} lines, the most this page keeps. Download has the whole log.`;
+        }
       } else if (msg.type === "state") {
         const text = {
           stopped: "Container stopped — waiting for it to start again",
           removed: "Container removed",
           "engine-down": `Engine unavailable — ${msg.reason}`,
+          "too-many-streams": msg.reason,
         }[msg.state] || msg.state;
         this.setStatus(text, msg.state === "stopped" ? "muted" : "warn");
       }
