@@ -392,9 +392,10 @@ class Download:
 
 
 def open_download(volume: str, path: str) -> Download:
-    """Stream a file (its bytes) or a directory (a tar). Raises NotFound, InvalidRequest,
-    EngineUnavailable before the first byte; the helper is removed when `chunks` ends or is
-    closed."""
+    """Stream a file (its bytes, `size` set) or a directory (a tar, no size).
+
+    Raises NotFound, InvalidRequest (a symbolic link, a device…), EngineUnavailable before
+    the first byte; the helper is removed when `chunks` ends or is closed."""
     path = clean_path(path)
     container_id = _create_helper(volume, read_only=True)
     try:
@@ -403,6 +404,16 @@ def open_download(volume: str, path: str) -> Download:
         _remove_helper(container_id)
         raise
     entry = _entry_from_stat(path, info)
+    if entry.kind not in ("dir", "file"):
+        # The archive holds the link (or device) itself, not bytes to send: say what it is.
+        response.close()
+        _remove_helper(container_id)
+        if entry.kind == "link":
+            raise InvalidRequest(
+                f"/{path} is a symbolic link to {_link_place(entry.link_target)}: download "
+                "what it points to instead."
+            )
+        raise InvalidRequest(f"/{path} is not a regular file or a folder: nothing to download.")
     base = entry.name or volume
     if entry.is_dir:
         return Download(
@@ -411,6 +422,15 @@ def open_download(volume: str, path: str) -> Download:
     return Download(
         base, "application/octet-stream", entry.size, _file_chunks(response, container_id)
     )
+
+
+def _link_place(target: str) -> str:
+    """Where a link points, as the user knows the volume: the engine resolves it inside the
+    helper, where the volume is at MOUNT_POINT."""
+    inside = target.removeprefix(f"{MOUNT_POINT}/")
+    if inside != target:
+        return f"/{inside} in this volume"
+    return f"{target}, outside this volume"
 
 
 def _raw_chunks(response, container_id: str) -> Iterator[bytes]:
