@@ -147,15 +147,16 @@ def pull_and_run_work(spec: RunSpec, user) -> Callable[[Reporter], dict]:
             raise JobFailed(
                 f"The image was pulled, but the container could not run: {exc}"
             ) from exc
+        name = gateway.containers.engine_name(container_id, spec.name)
         record(
             user,
             "container.run",
             target_type="container",
             target_id=container_id,
-            target_name=spec.name,
+            target_name=name,
             detail=f"image {spec.image}{describe_binds(spec)}",
         )
-        reporter.line(f"Started container {spec.name or container_id[:12]}")
+        reporter.line(f"Started container {name or container_id[:12]}")
         return {**result, "container": container_id}
 
     return work
