@@ -230,3 +230,24 @@ def test_a_regular_file_download_still_has_its_length(admin, volume_with_a_link)
     body = b"".join(response.streaming_content)
     assert body == b"the real content\n"
     assert int(response["Content-Length"]) == len(body)
+
+
+@pytest.mark.django_db
+def test_overlong_volume_paths_are_refused_before_the_engine(admin, volume_with_a_link):
+    """A 5,000-byte path went to the engine, whose refusal showed as "engine unavailable"."""
+    files = f"/volumes/{volume_with_a_link}/files/"
+    with spying_on_the_engine() as spy:
+        responses = [
+            admin.get(files, {"path": "a" * 5000}),
+            admin.get(f"{files}download/", {"path": "a/" * 2100}),
+            admin.post(f"{files}upload/", {"path": "a" * 300, "file": _upload("x.txt")}),
+        ]
+    assert [r.status_code for r in responses] == [400] * 3
+    assert "at most 255 bytes" in text(responses[0])
+    assert not [r for r in spy.requests if "/archive" in r.path]
+
+
+def _upload(name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, b"data\n")

@@ -35,6 +35,7 @@ LIST_LIMIT = 1000  # entries shown for one directory
 SCAN_LIMIT = 20_000  # tar members read (nested ones too) before a listing stops
 SCAN_BYTES = 64 * 1024 * 1024  # tar bytes read (file data of nested files too) before it stops
 TEXT_LIMIT = 256 * 1024  # bytes of a file shown as text
+NAME_MAX, PATH_MAX = 255, 4096
 CHUNK = 64 * 1024
 
 # Go's os.FileMode bits in the engine's path stat header.
@@ -60,6 +61,11 @@ def clean_path(path: str | None) -> str:
         raise InvalidRequest(
             "Paths with '..' are not allowed: the browser stays inside the volume."
         )
+    # Linux's limits, checked here so the engine is never asked for a name it can't have.
+    if any(len(part.encode()) > NAME_MAX for part in parts):
+        raise InvalidRequest(f"A file or folder name is at most {NAME_MAX} bytes.")
+    if len(text.encode()) > PATH_MAX:
+        raise InvalidRequest(f"A path is at most {PATH_MAX} bytes.")
     return "/".join(parts)
 
 
@@ -67,7 +73,9 @@ def clean_filename(name: str | None) -> str:
     """A file name for an upload: one path piece. Raises InvalidRequest."""
     text = (name or "").strip()
     if not text or text in (".", "..") or "/" in text or "\\" in text or "\x00" in text:
-        raise InvalidRequest(f"{text!r} is not a usable file name.")
+        raise InvalidRequest(f"{text[:80]!r} is not a usable file name.")
+    if len(text.encode()) > NAME_MAX:
+        raise InvalidRequest(f"A file name is at most {NAME_MAX} bytes.")
     return text
 
 
