@@ -8,8 +8,8 @@ from audit.models import AuditEntry
 from containers.views import sidebar_context
 
 
-@permission_required("audit.view_auditentry", raise_exception=True)
 @require_GET
+@permission_required("audit.view_auditentry", raise_exception=True)
 def entry_list(request):
     entries = AuditEntry.objects.all()
     query = request.GET.get("q", "").strip()

@@ -71,8 +71,9 @@ def parse_labels(text: str, *, portal_labels: dict[str, str] | None = None) -> d
 
 
 def _port_number(value: str, number: int, role: str) -> int:
-    if not value.isdigit():
-        raise ValidationError(f"Line {number}: {role} port “{value}” is not a number.")
+    # ASCII digits only: "²".isdigit() is true, and int("²") raises.
+    if not (value.isascii() and value.isdigit()) or len(value) > 5:
+        raise ValidationError(f"Line {number}: {role} port “{value[:20]}” is not a number.")
     port = int(value)
     if not 1 <= port <= 65535:
         raise ValidationError(f"Line {number}: {role} port {port} is outside 1–65535.")

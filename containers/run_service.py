@@ -52,8 +52,7 @@ def run(user, spec: RunSpec) -> str:
         if not isinstance(exc, gateway.EngineUnavailable):
             _audit(user, "", spec, error=exc)
         raise
-    name = gateway.containers.inspect_container(container_id).name if not spec.name else spec.name
-    _audit(user, container_id, spec, name=name)
+    _audit(user, container_id, spec, name=gateway.containers.engine_name(container_id, spec.name))
     return container_id
 
 

@@ -20,6 +20,8 @@ RESTART_CHOICES = [
     ("on-failure", "On failure"),
 ]
 _NANO = 1_000_000_000
+# The engine's range is 0.01 to the host's CPU count; this bound keeps NanoCpus an int64.
+MIN_CPUS, MAX_CPUS = Decimal("0.01"), 1024
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class ContainerSettingsForm(forms.Form):
         label="Maximum retries (on failure)",
         required=False,
         min_value=0,
+        max_value=1000,
         help_text="Only for “On failure”; empty or 0 = no limit.",
     )
     labels = forms.CharField(
@@ -266,6 +269,11 @@ class ContainerSettingsForm(forms.Form):
             raise ValidationError(f"“{text}” is not a number of CPUs such as 1.5.") from None
         if not value.is_finite() or value < 0:
             raise ValidationError(f"“{text}” is not a number of CPUs such as 1.5.")
+        # Checked before multiplying: int() of 1e999999999 CPUs would build a billion digits.
+        if value > MAX_CPUS:
+            raise ValidationError(f"At most {MAX_CPUS} CPUs.")
+        if 0 < value < MIN_CPUS:
+            raise ValidationError(f"At least {MIN_CPUS} CPUs (or empty for no limit).")
         return int(value * _NANO)
 
     def clean_ports(self):

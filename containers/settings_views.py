@@ -80,7 +80,7 @@ def container_settings(request, container_id):
             f"Could not apply the settings: {exc}. The container was left as it was.",
         )
         return render(request, "containers/settings.html", context, status=400)
-    new_name = change.name or container.name
+    new_name = gateway.containers.engine_name(new_id, change.name or container.name)
     _audit(request, new_id, new_name, detail=f"changed {fields}; replaced {container.short_id}")
     messages.success(request, f"Recreated {new_name} with the new settings.")
     return redirect("containers:logs", new_id)

@@ -1,12 +1,13 @@
 from django.urls import path, register_converter
 
 from containers import settings_views, views
+from dockerweb import url_converters  # noqa: F401 - registers <container:…>
 
 
-class ContainerRefConverter:
-    """A container id or name, as the engine accepts them."""
+class ActionConverter:
+    """One of the lifecycle verbs: anything else is a 404 before the engine is asked."""
 
-    regex = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+    regex = "|".join(views.ACTIONS)
 
     def to_python(self, value):
         return value
@@ -15,7 +16,7 @@ class ContainerRefConverter:
         return value
 
 
-register_converter(ContainerRefConverter, "container")
+register_converter(ActionConverter, "action")
 
 app_name = "containers"
 urlpatterns = [
@@ -33,5 +34,5 @@ urlpatterns = [
         settings_views.container_settings,
         name="settings",
     ),
-    path("<container:container_id>/<str:action>/", views.container_action, name="action"),
+    path("<container:container_id>/<action:action>/", views.container_action, name="action"),
 ]

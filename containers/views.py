@@ -188,14 +188,22 @@ def container_action(request, container_id, action):
     if action not in ACTIONS:
         raise Http404("No such action.")
     call, done = ACTIONS[action]
-    name = request.POST.get("name", container_id[:12])
+    # The trail names what the engine has, never what the browser says: look the container
+    # up, act on its full id (a prefix or name could match another one by then).
+    container = _inspect_or_404(request, container_id)
+    if container is None:
+        problem = _audit_unanswered(request, action, container_id)
+        # The banner would be lost across the redirect: say it in the message.
+        messages.error(request, f"Could not {action} {container_id[:12]}: {problem}")
+        return redirect(_back(request, container_id))
+    name = container.name
     try:
-        call(container_id)
+        call(container.id)
     except gateway.GatewayError as exc:
-        _audit(request, action, container_id, name, error=exc)
+        _audit(request, action, container.id, name, error=exc)
         messages.error(request, f"Could not {action} {name}: {exc}")
     else:
-        _audit(request, action, container_id, name)
+        _audit(request, action, container.id, name)
         messages.success(request, f"{done} {name}.")
     return redirect(_back(request, container_id))
 
@@ -212,6 +220,14 @@ def _audit(request, action: str, container_id: str, name: str, *, error=None, de
     )
 
 
+def _audit_unanswered(request, action: str, container_id: str) -> str:
+    """Record an attempt the engine could not answer: the container as the URL addressed
+    it, with no name, since only the engine could say which one that is."""
+    problem = getattr(request, "engine_problem", None) or "the engine did not answer"
+    _audit(request, action, container_id, "", error=problem, detail="as addressed")
+    return str(problem)
+
+
 def _back(request, container_id: str) -> str:
     """Where an action returns to: the page it was made from, if it is one of ours."""
     target = request.POST.get("next", "")
@@ -225,17 +241,19 @@ def _back(request, container_id: str) -> str:
 def container_remove(request, container_id):
     """GET: say what will be lost and ask; POST: remove."""
     container = _inspect_or_404(request, container_id)
-    if request.method == "POST":
+    if request.method == "POST" and container is None:
+        _audit_unanswered(request, "remove", container_id)
+    if request.method == "POST" and container is not None:
         remove_volumes = request.POST.get("remove_volumes") == "on"
-        name = container.name if container else container_id[:12]
+        name = container.name
         try:
-            gateway.containers.remove(container_id, force=True, volumes=remove_volumes)
+            gateway.containers.remove(container.id, force=True, volumes=remove_volumes)
         except gateway.GatewayError as exc:
-            _audit(request, "remove", container_id, name, error=exc)
+            _audit(request, "remove", container.id, name, error=exc)
             messages.error(request, f"Could not remove {name}: {exc}")
             return redirect("containers:remove", container_id)
         detail = "with its anonymous volumes" if remove_volumes else ""
-        _audit(request, "remove", container_id, name, detail=detail)
+        _audit(request, "remove", container.id, name, detail=detail)
         messages.success(request, f"Removed {name}.")
         return redirect("containers:list")
     context = {"sidebar_containers": _listing(request), "container": container}

@@ -4,7 +4,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="containers:list", permanent=False), name="home"),
+    path(
+        "",
+        # GET only: a POST here changes nothing and must not look like it could.
+        RedirectView.as_view(
+            pattern_name="containers:list", permanent=False, http_method_names=["get", "head"]
+        ),
+        name="home",
+    ),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("containers/", include("containers.urls")),

@@ -1,21 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import path
 
+from dockerweb import url_converters  # noqa: F401 - registers <image:…>
 from images.views import browse, build, manage, pull, registries
-
-
-class ImageRefConverter:
-    """An image id (sha256:…), short id, or reference with registry, path and tag."""
-
-    regex = r"[A-Za-z0-9][A-Za-z0-9._:/@-]*?"
-
-    def to_python(self, value):
-        return value
-
-    def to_url(self, value):
-        return value
-
-
-register_converter(ImageRefConverter, "image")
 
 app_name = "images"
 urlpatterns = [

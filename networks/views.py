@@ -31,6 +31,17 @@ def _audit(request, action: str, network, *, error=None, detail="") -> None:
     )
 
 
+def _created(network_id: str, name: str):
+    """The new network as the engine has it (its full id and name) for the trail; the id
+    and the name asked for when the engine can no longer say."""
+    try:
+        return gateway.networks.inspect_network(network_id)
+    except gateway.GatewayError:
+        return gateway.networks.Network(
+            id=network_id, name=name, driver="bridge", scope="", internal=False
+        )
+
+
 def _search_text(network) -> str:
     parts = [network.name, network.short_id, network.driver, network.scope, *network.subnets]
     parts += network.container_names
@@ -81,7 +92,7 @@ def network_create(request):
                 detail = f"bridge, subnet {data['subnet'] or 'automatic'}"
                 if data["internal"]:
                     detail += ", internal"
-                _audit(request, "network.create", network_id, detail=detail)
+                _audit(request, "network.create", _created(network_id, name), detail=detail)
                 messages.success(request, f"Created network {name}.")
                 return redirect("networks:detail", network_id)
     context = {"form": form, **sidebar_context(request)}

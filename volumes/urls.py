@@ -1,5 +1,6 @@
 from django.urls import path
 
+from dockerweb import url_converters  # noqa: F401 - registers <volume:…>
 from volumes import files, views
 
 app_name = "volumes"
@@ -7,8 +8,8 @@ urlpatterns = [
     path("", views.volume_list, name="list"),
     path("new/", views.create, name="create"),
     path("prune/", views.prune, name="prune"),
-    path("<str:volume_name>/remove/", views.remove, name="remove"),
-    path("<str:volume_name>/files/", files.browse, name="files"),
-    path("<str:volume_name>/files/download/", files.download, name="files-download"),
-    path("<str:volume_name>/files/upload/", files.upload, name="files-upload"),
+    path("<volume:volume_name>/remove/", views.remove, name="remove"),
+    path("<volume:volume_name>/files/", files.browse, name="files"),
+    path("<volume:volume_name>/files/download/", files.download, name="files-download"),
+    path("<volume:volume_name>/files/upload/", files.upload, name="files-upload"),
 ]

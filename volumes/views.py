@@ -140,7 +140,7 @@ def remove(request, volume_name):
         _audit(request, "volume.remove", volume_name, error=exc)
         problem = f"The engine refused: {exc}"
         return render(request, "volumes/remove.html", {**context, "problem": problem}, status=409)
-    _audit(request, "volume.remove", volume_name, detail=f"size {size} bytes")
+    _audit(request, "volume.remove", volume.name, detail=f"size {size} bytes")
     messages.success(request, f"Removed volume {volume_name}.")
     return redirect("volumes:list")
 

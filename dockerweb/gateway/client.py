@@ -51,6 +51,9 @@ def api() -> docker.APIClient:
                 max_pool_size=_MAX_POOL_SIZE,
                 **tls_kwargs,
             )
+            # The engine's API never redirects a valid request; it answers a path holding
+            # `..` with a redirect to the cleaned path, which is another endpoint.
+            _client.max_redirects = 0
             _client_for = wanted
         return _client
 
@@ -112,6 +115,8 @@ def translate(exc: BaseException) -> GatewayError:
         if status == 400:
             return InvalidRequest(message)
         return EngineError(message)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return InvalidRequest("The engine redirected the request elsewhere: refused.")
     reason = _unavailable_reason(exc)
     if reason is not None:
         return EngineUnavailable(engine_address(), reason)

@@ -192,6 +192,17 @@ def inspect_container(container_id: str) -> ContainerDetail:
         return _detail(api().inspect_container(container_id))
 
 
+def engine_name(container_id: str, fallback: str = "") -> str:
+    """The name the engine gave a container (it picks one when none was asked for), or
+    `fallback` when it can no longer say (an auto-removed container already gone). Never
+    raises: it names what was already done."""
+    try:
+        with translate_errors():
+            return api().inspect_container(container_id)["Name"].lstrip("/")
+    except GatewayError:
+        return fallback
+
+
 def start(container_id: str) -> None:
     """Raises NotFound, EngineError (e.g. its port is taken), EngineUnavailable."""
     with translate_errors():

@@ -8,10 +8,11 @@ and renamed aside until the new one runs, and put back as it was if anything fai
 
 import contextlib
 import copy
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import docker.errors
-import docker.utils
 
 from .client import api, translate_errors
 from .errors import GatewayError, InvalidRequest
@@ -43,17 +44,30 @@ class SettingsChange:
         return [f for f in self.__dataclass_fields__ if getattr(self, f) is not None]
 
 
+# "512m", "1.5g", "1048576", "64mb": digits (ASCII only), an optional fraction, a unit.
+_MEMORY_RE = re.compile(r"^(?P<number>[0-9]{1,20}(?:\.[0-9]{1,9})?)\s*(?P<unit>[bkmg]?)b?$")
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+# The engine keeps the limit in an int64.
+MEMORY_MAX = 2**63 - 1
+
+
 def parse_memory(text: str) -> int:
-    """ "512m", "1g", "1048576" → bytes; "" or "0" → 0 (no limit). Raises InvalidRequest."""
+    """ "512m", "1g", "1048576" → bytes; "" or "0" → 0 (no limit). Raises InvalidRequest.
+
+    Parsed here rather than by docker-py, whose float() turns "1e400" into an
+    OverflowError and lets "-1" or non-ASCII digits through.
+    """
     text = text.strip().lower()
     if text in ("", "0"):
         return 0
-    try:
-        value = docker.utils.parse_bytes(text)
-    except (docker.errors.DockerException, ValueError) as exc:
-        raise InvalidRequest(f"“{text}” is not a size such as 512m or 1g.") from exc
+    match = _MEMORY_RE.match(text)
+    if not match:
+        raise InvalidRequest(f"“{text[:40]}” is not a size such as 512m or 1g.")
+    value = int(Decimal(match["number"]) * _MEMORY_UNITS[match["unit"]])
     if value <= 0:
         raise InvalidRequest(f"“{text}” is not a size such as 512m or 1g.")
+    if value > MEMORY_MAX:
+        raise InvalidRequest(f"“{text}” is more memory than the engine can limit to.")
     return value
 
 

@@ -35,6 +35,7 @@ LIST_LIMIT = 1000  # entries shown for one directory
 SCAN_LIMIT = 20_000  # tar members read (nested ones too) before a listing stops
 SCAN_BYTES = 64 * 1024 * 1024  # tar bytes read (file data of nested files too) before it stops
 TEXT_LIMIT = 256 * 1024  # bytes of a file shown as text
+NAME_MAX, PATH_MAX = 255, 4096
 CHUNK = 64 * 1024
 
 # Go's os.FileMode bits in the engine's path stat header.
@@ -60,6 +61,11 @@ def clean_path(path: str | None) -> str:
         raise InvalidRequest(
             "Paths with '..' are not allowed: the browser stays inside the volume."
         )
+    # Linux's limits, checked here so the engine is never asked for a name it can't have.
+    if any(len(part.encode()) > NAME_MAX for part in parts):
+        raise InvalidRequest(f"A file or folder name is at most {NAME_MAX} bytes.")
+    if len(text.encode()) > PATH_MAX:
+        raise InvalidRequest(f"A path is at most {PATH_MAX} bytes.")
     return "/".join(parts)
 
 
@@ -67,7 +73,9 @@ def clean_filename(name: str | None) -> str:
     """A file name for an upload: one path piece. Raises InvalidRequest."""
     text = (name or "").strip()
     if not text or text in (".", "..") or "/" in text or "\\" in text or "\x00" in text:
-        raise InvalidRequest(f"{text!r} is not a usable file name.")
+        raise InvalidRequest(f"{text[:80]!r} is not a usable file name.")
+    if len(text.encode()) > NAME_MAX:
+        raise InvalidRequest(f"A file name is at most {NAME_MAX} bytes.")
     return text
 
 
@@ -391,9 +399,10 @@ class Download:
 
 
 def open_download(volume: str, path: str) -> Download:
-    """Stream a file (its bytes) or a directory (a tar). Raises NotFound, InvalidRequest,
-    EngineUnavailable before the first byte; the helper is removed when `chunks` ends or is
-    closed."""
+    """Stream a file (its bytes, `size` set) or a directory (a tar, no size).
+
+    Raises NotFound, InvalidRequest (a symbolic link, a device…), EngineUnavailable before
+    the first byte; the helper is removed when `chunks` ends or is closed."""
     path = clean_path(path)
     container_id = _create_helper(volume, read_only=True)
     try:
@@ -402,6 +411,16 @@ def open_download(volume: str, path: str) -> Download:
         _remove_helper(container_id)
         raise
     entry = _entry_from_stat(path, info)
+    if entry.kind not in ("dir", "file"):
+        # The archive holds the link (or device) itself, not bytes to send: say what it is.
+        response.close()
+        _remove_helper(container_id)
+        if entry.kind == "link":
+            raise InvalidRequest(
+                f"/{path} is a symbolic link to {_link_place(entry.link_target)}: download "
+                "what it points to instead."
+            )
+        raise InvalidRequest(f"/{path} is not a regular file or a folder: nothing to download.")
     base = entry.name or volume
     if entry.is_dir:
         return Download(
@@ -410,6 +429,15 @@ def open_download(volume: str, path: str) -> Download:
     return Download(
         base, "application/octet-stream", entry.size, _file_chunks(response, container_id)
     )
+
+
+def _link_place(target: str) -> str:
+    """Where a link points, as the user knows the volume: the engine resolves it inside the
+    helper, where the volume is at MOUNT_POINT."""
+    inside = target.removeprefix(f"{MOUNT_POINT}/")
+    if inside != target:
+        return f"/{inside} in this volume"
+    return f"{target}, outside this volume"
 
 
 def _raw_chunks(response, container_id: str) -> Iterator[bytes]:

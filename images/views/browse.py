@@ -100,6 +100,15 @@ def with_default_tag(reference: str) -> str:
     return reference if ":" in last else f"{reference}:latest"
 
 
+def engine_name(image, reference: str) -> str:
+    """How the engine names the image a URL addressed, for the trail: the tag itself when
+    `reference` is one of its tags, else all its tags (its short id when it has none)."""
+    tag = with_default_tag(reference)
+    if tag in image.tags:
+        return tag
+    return ", ".join(image.tags) or image.short_id
+
+
 def inspect_or_404(request, reference: str):
     """The image's details; None (with the banner) when the engine is down."""
     try:

@@ -16,19 +16,22 @@ from images.views import PUSH, REMOVE
 from images.views.browse import (
     TagForm,
     containers_using,
+    engine_name,
     inspect_or_404,
     render_detail,
     with_default_tag,
 )
 
 
-def _audit(request, action: str, reference: str, *, target_id="", error=None, detail="") -> None:
+def _audit(request, action: str, reference: str, *, image=None, error=None, detail="") -> None:
+    """`image`: the engine's answer for `reference`, whose id and name the entry carries;
+    prunes, which have no one image, name what they pruned."""
     record(
         request.user,
         action,
         target_type="image",
-        target_id=target_id or reference,
-        target_name=reference,
+        target_id=image.id if image else reference,
+        target_name=engine_name(image, reference) if image else reference,
         detail=detail,
         error=error,
     )
@@ -41,17 +44,21 @@ def tag(request, reference):
     form = TagForm(request.POST)
     if not form.is_valid():
         return render_detail(request, reference, tag_form=form, status=400)
+    image = inspect_or_404(request, reference)
+    if image is None:
+        return render_detail(request, reference, tag_form=form, status=503)
     new_reference = with_default_tag(form.cleaned_data["new_reference"])
     try:
-        gateway.images.tag_reference(reference, new_reference)
+        # By id: the image looked at, whatever `reference` names by now.
+        gateway.images.tag_reference(image.id, new_reference)
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         return render_detail(request, reference, tag_form=form, status=503)
     except gateway.GatewayError as exc:
-        _audit(request, "image.tag", reference, error=exc, detail="")
+        _audit(request, "image.tag", reference, image=image, error=exc, detail="")
         form.add_error("new_reference", f"The engine refused the tag: {exc}")
         return render_detail(request, reference, tag_form=form, status=400)
-    _audit(request, "image.tag", reference, detail=f"tagged as {new_reference}")
+    _audit(request, "image.tag", reference, image=image, detail=f"tagged as {new_reference}")
     messages.success(request, f"Tagged {reference} as {new_reference}.")
     return redirect("images:detail", new_reference)
 
@@ -109,14 +116,14 @@ def remove(request, reference):
             f"{'that container' if len(plan.users) == 1 else 'those containers'} first, "
             "or tick Force."
         )
-        _audit(request, "image.remove", reference, target_id=image.id, error=problem)
+        _audit(request, "image.remove", reference, image=image, error=problem)
         return render(request, "images/remove.html", {**context, "problem": problem}, status=409)
     if plan.needs_force and not force:
         problem = (
             f"This image has {len(image.tags)} tags ({', '.join(image.tags)}): removing it by id "
             "removes them all. Tick Force to do that, or untag them one by one."
         )
-        _audit(request, "image.remove", reference, target_id=image.id, error=problem)
+        _audit(request, "image.remove", reference, image=image, error=problem)
         return render(request, "images/remove.html", {**context, "problem": problem}, status=409)
     try:
         answer = gateway.images.remove_image(reference, force=force)
@@ -124,13 +131,13 @@ def remove(request, reference):
         report_engine_error(request, exc)
         return render(request, "images/remove.html", context, status=503)
     except gateway.GatewayError as exc:
-        _audit(request, "image.remove", reference, target_id=image.id, error=exc)
+        _audit(request, "image.remove", reference, image=image, error=exc)
         problem = f"The engine refused: {exc}"
         return render(request, "images/remove.html", {**context, "problem": problem}, status=409)
     untagged = [a["Untagged"] for a in answer if a.get("Untagged")]
     deleted = [a["Deleted"] for a in answer if a.get("Deleted")]
     summary = _removal_summary(untagged, deleted, image)
-    _audit(request, "image.remove", reference, target_id=image.id, detail=summary)
+    _audit(request, "image.remove", reference, image=image, detail=summary)
     messages.success(request, summary)
     if image.id in deleted:
         return redirect("images:list")

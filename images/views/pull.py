@@ -64,24 +64,25 @@ def push_image(request, reference):
         messages.error(request, f"Could not push {reference}: {problem}")
         return redirect("images:detail", reference)
     try:
-        present = gateway.images.image_exists(reference)
+        image = gateway.images.inspect_image(reference)
+    except gateway.NotFound:
+        messages.error(request, f"There is no image “{reference}” on this engine to push.")
+        return redirect("images:list")
     except gateway.GatewayError as exc:
         messages.error(request, f"Could not push {reference}: {exc}")
         return redirect("images:list")
-    if not present:
-        messages.error(request, f"There is no image “{reference}” on this engine to push.")
-        return redirect("images:list")
     job = work.start_push(reference, request.user)
-    _audit(request, "image.push", reference, job)
+    # The engine's id of what is pushed; the name is the reference pushed (a name:tag).
+    _audit(request, "image.push", reference, job, target_id=image.id)
     return redirect("jobs:detail", job.pk)
 
 
-def _audit(request, action: str, reference: str, job) -> None:
+def _audit(request, action: str, reference: str, job, *, target_id: str = "") -> None:
     record(
         request.user,
         action,
         target_type="image",
-        target_id=reference,
+        target_id=target_id or reference,
         target_name=reference,
         detail=f"job {job.pk}",
     )

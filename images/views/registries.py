@@ -81,18 +81,19 @@ def registry_list(request):
 def registry_delete(request, pk):
     _admins_only(request)
     registry = get_object_or_404(Registry, pk=pk)
+    registry_id = registry.pk  # delete() clears it
     registry.delete()
-    _audit(request, "registry.delete", registry)
+    _audit(request, "registry.delete", registry, registry_id=registry_id)
     messages.success(request, f"Removed {registry.address}.")
     return redirect("images:registries")
 
 
-def _audit(request, action: str, registry: Registry) -> None:
+def _audit(request, action: str, registry: Registry, *, registry_id=None) -> None:
     record(
         request.user,
         action,
         target_type="registry",
-        target_id=registry.address,
+        target_id=str(registry_id or registry.pk),
         target_name=registry.address,
         detail=f"user {registry.username}",
     )
