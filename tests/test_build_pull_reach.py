@@ -114,6 +114,7 @@ def test_an_uploaded_context_cannot_add_from_a_url_either(loopback_server, test_
 @jobs_db
 def test_a_base_image_with_an_onbuild_add_from_a_url_is_refused(loopback_server, docker_api):
     # A base image as someone else built it: its ONBUILD trigger runs in the next build.
+    operator = operator_client()
     base = f"{eng.unique_name('dwt-onbuild')}:1"
     docker_api.import_image_from_data(
         _busybox_tar(),
@@ -124,7 +125,6 @@ def test_a_base_image_with_an_onbuild_add_from_a_url_is_refused(loopback_server,
             f"ONBUILD ADD {loopback_url(loopback_server)} /secret",
         ],
     )
-    operator = operator_client()
     try:
         response = build(operator, f"FROM {base}\n", f"{eng.unique_name('dwt')}:1")
 
