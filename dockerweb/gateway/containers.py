@@ -9,7 +9,7 @@ import docker.types
 
 from .client import api, translate_errors
 from .errors import GatewayError, NotFound
-from .portal_helpers import is_portal_helper
+from .portal_helpers import is_listed_helper
 from .types import (
     ALL_INTERFACES,
     CheckedConfig,
@@ -84,11 +84,7 @@ def list_containers(*, all: bool = True, running_only: bool = False) -> list[Con
     filters = {"status": ["running"]} if running_only else None
     with translate_errors():
         items = api().containers(all=all and not running_only, filters=filters)
-    return [_summary(item) for item in items if not _is_helper(item)]
-
-
-def _is_helper(item: dict) -> bool:
-    return is_portal_helper(item.get("Labels"), (item.get("Names") or [""])[0])
+    return [_summary(item) for item in items if not is_listed_helper(item)]
 
 
 def get_summary(container_id: str) -> ContainerSummary | None:

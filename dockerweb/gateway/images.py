@@ -11,7 +11,7 @@ from docker.utils import parse_repository_tag
 
 from .client import api, close_response, translate_errors
 from .errors import EngineError, NotFound
-from .portal_helpers import is_portal_helper
+from .portal_helpers import is_listed_helper
 from .types import parse_engine_time
 
 NONE_TAG = "<none>:<none>"
@@ -176,9 +176,9 @@ def containers_using_images() -> dict[str, list[str]]:
         items = api().containers(all=True)
     usage: dict[str, list[str]] = {}
     for item in items:
-        name = (item.get("Names") or ["/?"])[0].lstrip("/")
-        if is_portal_helper(item.get("Labels"), name):
+        if is_listed_helper(item):
             continue
+        name = (item.get("Names") or ["/?"])[0].lstrip("/")
         usage.setdefault(item.get("ImageID", ""), []).append(name)
     return usage
 

@@ -37,3 +37,8 @@ def is_portal_helper(labels: dict | None, name: str) -> bool:
     if not value or not name.startswith(NAME_PREFIX):
         return False
     return hmac.compare_digest(value, _token(name))
+
+
+def is_listed_helper(item: dict) -> bool:
+    """`is_portal_helper` for one item of the engine's container listing."""
+    return is_portal_helper(item.get("Labels"), (item.get("Names") or [""])[0])

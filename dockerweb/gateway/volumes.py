@@ -9,7 +9,7 @@ from datetime import datetime
 from docker.utils import version_gte
 
 from .client import api, translate_errors
-from .portal_helpers import is_portal_helper
+from .portal_helpers import is_listed_helper
 from .types import parse_engine_time
 
 # The engine names anonymous volumes with 64 random hex digits.
@@ -83,9 +83,9 @@ def volume_users() -> dict[str, list[str]]:
         items = api().containers(all=True)
     users: dict[str, list[str]] = {}
     for item in items:
-        name = (item.get("Names") or ["/?"])[0].lstrip("/")
-        if is_portal_helper(item.get("Labels"), name):
+        if is_listed_helper(item):
             continue
+        name = (item.get("Names") or ["/?"])[0].lstrip("/")
         for mount in item.get("Mounts") or ():
             if mount.get("Type", "volume") == "volume" and mount.get("Name"):
                 users.setdefault(mount["Name"], []).append(name)

@@ -161,22 +161,30 @@ def host_access(body: dict, volumes: dict) -> list[Finding]:
     return found
 
 
-def _mount_findings(mount: Mount, volumes: dict) -> list[Finding]:
-    found = []
+def host_path_of(mount: Mount, volumes: dict) -> str:
+    """The host path a mount reaches, or "": a bind's source, or the device of a volume whose
+    options bind one (the existing volume's options, else those this mount would create it
+    with; "(bind)" when they bind without naming a device)."""
     if mount.kind == "bind":
-        found.append(Finding(f"mounts the host path {mount.source} at {mount.target}", "volumes"))
-    elif mount.kind in ("volume", "anonymous"):
+        return mount.source
+    if mount.kind in ("volume", "anonymous"):
         existing = volumes.get(mount.source) if mount.source else None
         options = existing.options if existing is not None else mount.driver_options
         if is_bind_style(options):
-            found.append(
-                Finding(
-                    f"mounts a volume of the host path {options.get('device', '(bind)')} "
-                    f"at {mount.target}",
-                    "volumes",
-                )
-            )
-    elif mount.kind != "tmpfs":
+            return options.get("device") or "(bind)"
+    return ""
+
+
+def _mount_findings(mount: Mount, volumes: dict) -> list[Finding]:
+    found = []
+    host_path = host_path_of(mount, volumes)
+    if mount.kind == "bind":
+        found.append(Finding(f"mounts the host path {host_path} at {mount.target}", "volumes"))
+    elif host_path:
+        found.append(
+            Finding(f"mounts a volume of the host path {host_path} at {mount.target}", "volumes")
+        )
+    elif mount.kind not in ("volume", "anonymous", "tmpfs"):
         found.append(Finding(f"mounts a {mount.kind} at {mount.target}", "volumes"))
     if mount.kind in ("bind", "volume", "anonymous") and over_system_path(mount.target):
         found.append(Finding(f"mounts over the system path {mount.target}", "volumes"))

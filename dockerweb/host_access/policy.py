@@ -250,11 +250,7 @@ def _holds_engine_socket(host_path: str) -> bool:
 def _engine_socket_problems(mounts, volumes: dict) -> list[Problem]:
     problems = []
     for mount in mounts:
-        host_path = mount.source if mount.kind == "bind" else ""
-        if mount.kind in ("volume", "anonymous"):
-            existing = volumes.get(mount.source) if mount.source else None
-            options = existing.options if existing is not None else mount.driver_options
-            host_path = (options or {}).get("device", "") if config.is_bind_style(options) else ""
+        host_path = config.host_path_of(mount, volumes)
         if host_path and _holds_engine_socket(host_path):
             problems.append(
                 Problem(
@@ -277,15 +273,13 @@ def _admin_bind_problems(mounts, volumes: dict, user, kept_binds) -> list[Proble
     problems = []
     for mount in mounts:
         if mount.kind == "bind":
-            kept = (mount.source, mount.target, mount.read_only) in kept_binds or (
+            if (mount.source, mount.target, mount.read_only) in kept_binds or (
                 mount.read_only and (mount.source, mount.target, False) in kept_binds
-            )
-            host_path = "" if kept else mount.source
-        elif mount.kind in ("volume", "anonymous") and volumes.get(mount.source) is None:
-            options = mount.driver_options
-            host_path = options.get("device", "/") if config.is_bind_style(options) else ""
-        else:
-            host_path = ""
+            ):
+                continue
+        elif volumes.get(mount.source) is not None:
+            continue  # an existing volume: its host path was judged when it was made
+        host_path = config.host_path_of(mount, volumes)
         if not host_path:
             continue
         try:
