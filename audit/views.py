@@ -5,7 +5,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditEntry
-from containers.views import sidebar_context
 
 
 @require_GET
@@ -20,5 +19,5 @@ def entry_list(request):
             | Q(action__icontains=query)
         )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "query": query, **sidebar_context(request)}
+    context = {"page": page, "query": query}
     return render(request, "audit/entry_list.html", context)

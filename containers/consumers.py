@@ -22,9 +22,9 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from dockerweb import gateway
-from dockerweb.events_watcher import watcher
-from dockerweb.groups import engine_events_group
+from dockerweb import engines, gateway
+from dockerweb.groups import container_group, engine_events_group
+from dockerweb.live_model.publisher import publisher_for
 from dockerweb.stream_limits import StreamSlot
 from dockerweb.threads import ByteRelay, open_in_thread, pump_bytes
 from dockerweb.ws_auth import user_may
@@ -78,9 +78,14 @@ class ContainerLogsConsumer(StreamSlot, AsyncWebsocketConsumer):
         self.relay = None
         self.stream = None
         self.changed = asyncio.Event()
-        self.group = engine_events_group()
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.watcher = watcher()
+        # Engine up/down, and this container's own changes: nothing about other containers.
+        engine = engines.current()
+        self.groups = [engine_events_group(engine.name)]
+        if self.full_id:
+            self.groups.append(container_group(self.full_id, engine.name))
+        for group in self.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.watcher = publisher_for(engine)
         self.watcher.subscribe()
         await self.accept()
         self.task = asyncio.create_task(self.follow(), name=f"logs-{self.container_id[:12]}")
@@ -94,7 +99,8 @@ class ContainerLogsConsumer(StreamSlot, AsyncWebsocketConsumer):
             await self.task
         except asyncio.CancelledError:
             pass
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
         await self.watcher.unsubscribe()
 
     def _close_stream(self):

@@ -7,7 +7,7 @@ policy judges the body again once the image (and its labels) is on the engine.
 """
 
 from audit.records import record
-from dockerweb import gateway, host_access
+from dockerweb import engines, gateway, host_access
 from dockerweb.gateway.types import CREATED_BY_LABEL, RunSpec
 from dockerweb.host_access.binds import describe_binds
 from images.work import pull_work
@@ -53,6 +53,7 @@ def run(user, spec: RunSpec) -> str:
             _audit(user, "", spec, error=exc)
         raise
     _audit(user, container_id, spec, name=gateway.containers.engine_name(container_id, spec.name))
+    engines.current().refresh("container", container_id)
     return container_id
 
 

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods
 from audit.records import record
 from containers.permissions import CREATE, REMOVE
 from containers.settings_form import ContainerSettingsForm
-from containers.views import _inspect_or_404, _listing, audit_env_read
-from dockerweb import gateway, host_access
+from containers.views import _inspect_or_404, audit_env_read
+from dockerweb import engines, gateway, host_access
 from dockerweb.engine_errors import report_engine_error
 
 # What a recreate costs, shown before the user confirms.
@@ -29,7 +29,9 @@ def container_settings(request, container_id):
     """GET: the form; POST step=review: the diff to confirm; step=edit: back to the form
     with the edits; step=confirm: recreate. Each step asks the host-access policy first."""
     container = _inspect_or_404(request, container_id)
-    context = {"sidebar_containers": _listing(request), "container": container, "tab": "settings"}
+    if container is not None:
+        request.selected_container = container.id
+    context = {"container": container, "tab": "settings"}
     if container is None:
         return render(request, "containers/settings.html", context)
     doc = container.raw
@@ -82,6 +84,9 @@ def container_settings(request, container_id):
         return render(request, "containers/settings.html", context, status=400)
     new_name = gateway.containers.engine_name(new_id, change.name or container.name)
     _audit(request, new_id, new_name, detail=f"changed {fields}; replaced {container.short_id}")
+    engine = engines.current()
+    engine.refresh("container", container.id)
+    engine.refresh("container", new_id)
     messages.success(request, f"Recreated {new_name} with the new settings.")
     return redirect("containers:logs", new_id)
 

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,22 +19,25 @@ from audit.records import record
 from containers import run_service
 from containers.forms import RunContainerForm
 from containers.permissions import CREATE, OPERATE, REMOVE, SEE_ENV, VIEW
-from dockerweb import gateway, host_access
+from dockerweb import engines, gateway, host_access
+from dockerweb import sidebar as sidebar_window
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.host_access.binds import describe_binds
-from dockerweb.htmx import is_partial
+from dockerweb.htmx import render_page_or_partial
+from dockerweb.live_model import ContainerQuery, Page
 from dockerweb.threads import ThreadedIterator
 from images import image_reach
 
 HIDDEN_VALUE = "(hidden)"
 
 
-def _listing(request) -> list:
-    try:
-        return gateway.containers.list_containers()
-    except gateway.GatewayError as exc:
-        report_engine_error(request, exc)
-        return []
+STATE_CHOICES = (
+    ("", "All"),
+    ("running", "Running"),
+    ("paused", "Paused"),
+    ("exited", "Exited"),
+    ("created", "Created"),
+)
 
 
 def _inspect_or_404(request, container_id: str):
@@ -50,44 +54,62 @@ def _inspect_or_404(request, container_id: str):
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def container_list(request):
-    running_only = request.GET.get("state") == "running"
-    query = request.GET.get("q", "").strip()
-    everything = _listing(request)
-    rows = [c for c in everything if c.is_running] if running_only else everything
-    if query:
-        needle = query.lower()
-        rows = [c for c in rows if needle in c.name.lower() or needle in c.image.lower()]
+    """A window of the engine's containers: searched, filtered, sorted and paged on the
+    server from the live model (no engine call, however many containers)."""
+    query = ContainerQuery.from_params(request.GET)
+    try:
+        model = engines.current().live()
+    except gateway.EngineUnavailable as exc:
+        report_engine_error(request, exc)
+        page = Page(rows=[], query=query, matched=0, total=0)
+    else:
+        page = model.containers_page(query)
     context = {
-        "sidebar_containers": everything,
-        "rows": rows,
-        "query": query,
-        "running_only": running_only,
+        "page": page,
+        "state_choices": STATE_CHOICES,
+        "usage_filters": [
+            (name, value)
+            for name, value in (
+                ("image", query.image_id),
+                ("volume", query.volume),
+                ("network", query.network),
+            )
+            if value
+        ],
+        "usage_label": _usage_label(query),
     }
-    if is_partial(request):
-        return render(request, "containers/_table_body.html", context)
-    return render(request, "containers/list.html", context)
+    return render_page_or_partial(
+        request, "containers/list.html", "containers/_table.html", context
+    )
 
 
-def sidebar_context(request) -> dict:
-    """What base.html's sidebar needs, for pages of other apps (the audit log): rendering it
-    here, rather than fetching it after load, also puts the engine banner on those pages."""
-    if not request.user.has_perm(VIEW):
-        return {}
-    return {"sidebar_containers": _listing(request)}
+def _usage_label(query: ContainerQuery) -> str:
+    if query.image_id:
+        return f"made from image {query.image_id.removeprefix('sha256:')[:12]}"
+    if query.volume:
+        return f"mounting volume {query.volume}"
+    if query.network:
+        return f"on network {query.network}"
+    return ""
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def sidebar(request):
-    """The sidebar list alone, for pages that catch up after the engine or socket came back."""
-    return render(
-        request, "containers/_sidebar_list.html", {"sidebar_containers": _listing(request)}
-    )
+    """The sidebar's window alone: its filter as you type, its pages, and its catch-up
+    after the engine or the socket came back."""
+    selected = request.GET.get("selected", "")
+    context = {"sidebar": sidebar_window.build(request, request.GET, selected=selected)}
+    response = render(request, "_sidebar.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _detail_page(request, container_id: str, tab: str):
     container = _inspect_or_404(request, container_id)
-    context = {"sidebar_containers": _listing(request), "container": container, "tab": tab}
+    if container is not None:
+        request.selected_container = container.id  # the sidebar keeps it in view
+    context = {"container": container, "tab": tab}
     if container is not None and tab == "logs":
         context["log_tail"] = settings.LOG_TAIL_DEFAULT
     if container is not None and tab in ("overview", "inspect"):
@@ -205,6 +227,8 @@ def container_action(request, container_id, action):
     else:
         _audit(request, action, container.id, name)
         messages.success(request, f"{done} {name}.")
+    # The page we go back to shows the engine's answer, not the model's last event.
+    engines.current().refresh("container", container.id)
     return redirect(_back(request, container_id))
 
 
@@ -254,10 +278,12 @@ def container_remove(request, container_id):
             return redirect("containers:remove", container_id)
         detail = "with its anonymous volumes" if remove_volumes else ""
         _audit(request, "remove", container.id, name, detail=detail)
+        engines.current().refresh("container", container.id)
         messages.success(request, f"Removed {name}.")
         return redirect("containers:list")
-    context = {"sidebar_containers": _listing(request), "container": container}
+    context = {"container": container}
     if container is not None:
+        request.selected_container = container.id
         context["anonymous_volumes"] = [m for m in container.mounts if m.anonymous]
     return render(request, "containers/remove.html", context)
 
@@ -294,7 +320,7 @@ def container_run(request):
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         local_images = []
-    context = {"form": form, "local_images": local_images, "sidebar_containers": _listing(request)}
+    context = {"form": form, "local_images": local_images}
     return render(request, "containers/run.html", context, status=200 if not form.errors else 400)
 
 

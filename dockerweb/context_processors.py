@@ -1,19 +1,39 @@
-import time
-
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
-from dockerweb.gateway import engine_address
-
-RENDER_MARGIN = 2.0
+from dockerweb import engines, gateway, sidebar
 
 
 def portal(request):
-    """What base.html needs on every page: the engine banner and the engine's address."""
+    """What base.html needs on every page: the engine banner, its address, the sidebar.
+
+    The sidebar and the banner are computed only if the template shows them (a partial
+    doesn't), from the live model: no engine call.
+    """
     return {
-        "engine_problem": getattr(request, "engine_problem", None),
-        "engine_address": engine_address(),
+        "engine_problem": SimpleLazyObject(lambda: _engine_problem(request)),
+        "engine_address": engines.current().address,
         "log_lines_kept": settings.LOG_LINES_KEPT,
-        # Lets the live socket replay what changed between reading the engine for this page
-        # and subscribing; the margin covers the engine calls made before rendering.
-        "rendered_at": f"{time.time() - RENDER_MARGIN:.3f}",
+        "sidebar": SimpleLazyObject(lambda: _sidebar(request)),
+        # The model's version this page was rendered from: the live socket tells the page to
+        # fetch its lists again if the model moved on before the socket joined.
+        "model_version": SimpleLazyObject(lambda: str(engines.current().model.version)),
     }
+
+
+def _engine_problem(request):
+    problem = getattr(request, "engine_problem", None)
+    if problem is not None:
+        return problem
+    try:
+        engines.current().live()
+    except gateway.EngineUnavailable as exc:
+        request.engine_problem = exc
+        return exc
+    return None
+
+
+def _sidebar(request):
+    if not request.user.has_perm(sidebar.VIEW):
+        return None
+    return sidebar.build(request, selected=getattr(request, "selected_container", ""))

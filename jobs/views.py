@@ -2,7 +2,6 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from containers.views import sidebar_context
 from dockerweb.htmx import is_partial
 from jobs.models import Job
 from jobs.runner import mark_interrupted
@@ -17,7 +16,7 @@ def job_list(request):
     context = {"jobs": Job.objects.all()[:100]}
     if is_partial(request):
         return render(request, "jobs/_job_rows.html", context)
-    return render(request, "jobs/list.html", {**context, **sidebar_context(request)})
+    return render(request, "jobs/list.html", {**context})
 
 
 @require_GET
@@ -25,4 +24,4 @@ def job_list(request):
 def job_detail(request, job_id):
     mark_interrupted()
     job = get_object_or_404(Job, pk=job_id)
-    return render(request, "jobs/detail.html", {"job": job, **sidebar_context(request)})
+    return render(request, "jobs/detail.html", {"job": job})

@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.records import record
-from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import is_partial
@@ -60,7 +59,7 @@ def network_list(request):
     context = {"rows": rows}
     if is_partial(request):
         return render(request, "networks/_rows.html", context)
-    return render(request, "networks/list.html", {**context, **sidebar_context(request)})
+    return render(request, "networks/list.html", {**context})
 
 
 @require_http_methods(["GET", "POST"])
@@ -95,7 +94,7 @@ def network_create(request):
                 _audit(request, "network.create", _created(network_id, name), detail=detail)
                 messages.success(request, f"Created network {name}.")
                 return redirect("networks:detail", network_id)
-    context = {"form": form, **sidebar_context(request)}
+    context = {"form": form}
     return render(request, "networks/create.html", context, status=status)
 
 
@@ -130,7 +129,6 @@ def _render_detail(request, network_id, *, network=None, form=None, status=200):
         "network": network,
         "network_id": network_id,
         "connect_form": form,
-        **sidebar_context(request),
     }
     return render(request, "networks/detail.html", context, status=status)
 
@@ -190,7 +188,6 @@ def disconnect(request, network_id):
         context = {
             "network": network,
             "attachment": attached[container_id],
-            **sidebar_context(request),
         }
         return render(request, "networks/disconnect.html", context)
     name = attached[container_id].name
@@ -213,7 +210,7 @@ def disconnect(request, network_id):
 def remove(request, network_id):
     """GET: say what will be lost and ask; POST: remove, refused while in use."""
     network = _inspect_or_404(request, network_id)
-    context = {"network": network, "network_id": network_id, **sidebar_context(request)}
+    context = {"network": network, "network_id": network_id}
     if network is None:
         return render(request, "networks/remove.html", context, status=503)
     problem = ""

@@ -11,6 +11,7 @@ import docker
 import pytest
 import requests
 
+from dockerweb.gateway.portal_helpers import is_portal_helper
 from tests import engine as eng
 from tests.engine import wait_for
 
@@ -70,7 +71,7 @@ def make_container(docker_api, test_image):
         container = docker_api.create_container(
             test_image,
             command=list(command) if command else None,
-            name=name or eng.unique_name(),
+            name=(container_name := name or eng.unique_name()),
             labels={**eng.TEST_LABELS, **(labels or {})},
             host_config=docker_api.create_host_config(**(host_config or {})),
             **kwargs,
@@ -78,6 +79,8 @@ def make_container(docker_api, test_image):
         created.append(container["Id"])
         if start:
             docker_api.start(container["Id"])
+        if not is_portal_helper(labels, container_name):  # the model never shows those
+            eng.settle_model(container["Id"], state="running" if start else None)
         return docker_api.inspect_container(container["Id"])
 
     yield make

@@ -148,3 +148,22 @@ def remove_test_resources(client: docker.APIClient) -> None:
             client.remove_network(network["Id"])
         except docker.errors.APIError:
             pass
+
+
+def settle_model(container_id: str, *, state: str | None = None, gone: bool = False) -> None:
+    """Wait until this process's live model shows what the test just did to a container
+    through the engine directly (the portal learns it from the engine's events, a few ms
+    later). Nothing to wait for when the model isn't running: its first listing will see it."""
+    from dockerweb import engines
+
+    engine = engines.current()
+    if engine.sync.status != "up":
+        return
+
+    def settled():
+        summary = engine.model.container(container_id)
+        if gone:
+            return summary is None
+        return summary is not None and (state is None or summary.state == state)
+
+    wait_for(settled, message=f"the live model to see container {container_id[:12]}")

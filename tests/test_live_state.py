@@ -41,17 +41,33 @@ async def _receive_until(communicator, predicate, timeout: float):
     raise AssertionError("no matching message in time")
 
 
-async def test_a_container_started_with_the_cli_reaches_the_socket_with_its_sidebar_html(
-    django_user_model, make_container
+async def test_a_page_showing_a_container_gets_its_patch_and_others_only_a_list_line(
+    django_user_model, make_container, docker_api
 ):
     communicator = await _connect(django_user_model, "/ws/live/")
     try:
         await _receive_until(communicator, lambda m: m["type"] == "engine" and m["up"], 5)
-        created = await sync_to_async(make_container)()
+        created = await sync_to_async(make_container)(start=False)
+        # Not on the page yet: a short line for the list (the page fetches its window), no HTML.
+        line = await _receive_until(
+            communicator,
+            lambda m: m["type"] == "list" and any(c["id"] == created["Id"] for c in m["changes"]),
+            timeout=5,
+        )
+        assert line["kind"] == "container"
+        assert "sidebar" not in str(line) and line["counts"]["all"] >= 1
+        # Now the page shows it: the socket watches it and gets its patches.
+        await communicator.send_json_to({"watch": [created["Id"]]})
+        await communicator.receive_nothing(timeout=0.2)
+        await sync_to_async(docker_api.start)(created["Id"])
         message = await _receive_until(
             communicator,
-            lambda m: m.get("id") == created["Id"] and m.get("state") == "running",
-            timeout=2,
+            lambda m: (
+                m.get("type") == "container"
+                and m.get("id") == created["Id"]
+                and m.get("state") == "running"
+            ),
+            timeout=5,
         )
         assert created["Name"].lstrip("/") in message["sidebar"]
         assert f'<tr data-container-id="{created["Id"]}"' in message["row"]
@@ -59,12 +75,42 @@ async def test_a_container_started_with_the_cli_reaches_the_socket_with_its_side
         await communicator.disconnect()
 
 
+async def test_an_unwatched_container_never_sends_its_html(
+    django_user_model, make_container, docker_api
+):
+    created = await sync_to_async(make_container)(start=False)
+    communicator = await _connect(django_user_model, "/ws/live/")
+    try:
+        await _receive_until(communicator, lambda m: m["type"] == "engine", 5)
+        await sync_to_async(docker_api.start)(created["Id"])
+        line = await _receive_until(
+            communicator,
+            lambda m: (
+                m["type"] == "list"
+                and any(c["id"] == created["Id"] and c["state"] == "running" for c in m["changes"])
+            ),
+            timeout=5,
+        )
+        assert line["kind"] == "container"
+        while not await communicator.receive_nothing(timeout=0.5):
+            message = await communicator.receive_json_from()
+            assert message.get("type") != "container", message
+    finally:
+        await communicator.disconnect()
+
+
+def _model_version() -> int:
+    from dockerweb import engines
+
+    return engines.current().live().version
+
+
 async def test_a_change_between_render_and_subscribe_asks_the_page_to_resync(
     django_user_model, make_container
 ):
-    rendered_at = time.time() - 0.5
-    await sync_to_async(make_container)(start=False)  # happens "after" the page was rendered
-    communicator = await _connect(django_user_model, f"/ws/live/?since={rendered_at:.3f}")
+    rendered = await sync_to_async(_model_version)()
+    await sync_to_async(make_container)(start=False)  # happens after the page was rendered
+    communicator = await _connect(django_user_model, f"/ws/live/?v={rendered}")
     try:
         message = await _receive_until(communicator, lambda m: m["type"] == "resync", timeout=5)
         assert message == {"type": "resync"}
@@ -72,12 +118,16 @@ async def test_a_change_between_render_and_subscribe_asks_the_page_to_resync(
         await communicator.disconnect()
 
 
-async def test_nothing_changed_since_render_means_no_resync(django_user_model):
-    communicator = await _connect(django_user_model, f"/ws/live/?since={time.time():.3f}")
+async def test_a_resync_is_asked_only_when_the_model_changed_since_render(django_user_model):
+    # The engine is shared (other runs create containers meanwhile): a resync may come, but
+    # only if the model really moved on from the version the page was rendered from.
+    version = await sync_to_async(_model_version)()
+    communicator = await _connect(django_user_model, f"/ws/live/?v={version}")
     try:
         await _receive_until(communicator, lambda m: m["type"] == "engine", 5)
         # receive_nothing (unlike a timed-out receive) leaves the consumer running.
         while not await communicator.receive_nothing(timeout=1):
-            assert (await communicator.receive_json_from())["type"] != "resync"
+            if (await communicator.receive_json_from())["type"] == "resync":
+                assert await sync_to_async(_model_version)() > version
     finally:
         await communicator.disconnect()

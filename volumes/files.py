@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
 from volumes.views import READ_FILES, VIEW, _audit
@@ -41,7 +40,7 @@ def files_url(volume_name: str, path: str = "") -> str:
 
 def _problem_page(request, volume_name, exc):
     """The browser page with the error: 400 for a refused request, 503 for the engine."""
-    context = {"volume_name": volume_name, "path": "", "crumbs": [], **sidebar_context(request)}
+    context = {"volume_name": volume_name, "path": "", "crumbs": []}
     if isinstance(exc, gateway.InvalidRequest):
         context["problem"] = str(exc)
         return render(request, "volumes/files.html", context, status=400)
@@ -59,7 +58,6 @@ def browse(request, volume_name):
         "crumbs": [],
         "can_upload": request.user.is_superuser,
         "text_limit": files.TEXT_LIMIT,
-        **sidebar_context(request),
     }
     status = 200
     try:

@@ -10,7 +10,6 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.records import record
-from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import is_partial
@@ -65,7 +64,7 @@ def volume_list(request):
     context = {"rows": rows, "query": query}
     if is_partial(request):
         return render(request, "volumes/_rows.html", context)
-    return render(request, "volumes/list.html", {**context, **sidebar_context(request)})
+    return render(request, "volumes/list.html", {**context})
 
 
 @require_http_methods(["GET", "POST"])
@@ -97,16 +96,14 @@ def create(request):
                 return redirect("volumes:list")
         else:
             status = 400
-    return render(
-        request, "volumes/create.html", {"form": form, **sidebar_context(request)}, status=status
-    )
+    return render(request, "volumes/create.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required(REMOVE, raise_exception=True)
 def remove(request, volume_name):
     """GET: what will be lost and a box to type the name; POST: remove, refused while in use."""
-    context = {"volume_name": volume_name, **sidebar_context(request)}
+    context = {"volume_name": volume_name}
     try:
         volume = gateway.volumes.inspect_volume(volume_name)
         users = gateway.volumes.volume_users().get(volume_name, [])
@@ -171,6 +168,5 @@ def prune(request):
     context = {
         "unused": unused,
         "total": sum(max(size, 0) for _, size in unused or ()),
-        **sidebar_context(request),
     }
     return render(request, "volumes/prune.html", context)

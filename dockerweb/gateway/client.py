@@ -4,6 +4,7 @@ This package is the only code in the project that imports `docker`.
 """
 
 import contextlib
+import contextvars
 import errno
 import threading
 from collections.abc import Iterator
@@ -15,57 +16,117 @@ from django.conf import settings
 
 from .errors import Conflict, EngineError, EngineUnavailable, GatewayError, InvalidRequest, NotFound
 
-_lock = threading.Lock()
-_client: docker.APIClient | None = None
-_client_for: tuple | None = None
-
 # Enough pooled connections for the open log/event streams of a busy team plus page calls.
 _MAX_POOL_SIZE = 64
 
 
+class Connection:
+    """How to reach one engine: its address, timeout and TLS material, and the docker-py
+    client built from them on first use.
+
+    The engine objects (dockerweb/engines.py) each hold one; gateway calls go to the
+    connection in use in the calling context (`using`), by default the settings' engine.
+    """
+
+    def __init__(self, address: str, timeout: float, tls: dict | None = None):
+        self.address = address
+        self.timeout = timeout
+        self.tls = tls
+        self._lock = threading.Lock()
+        self._client: docker.APIClient | None = None
+
+    def api(self) -> docker.APIClient:
+        """The low-level client, built on first use.
+
+        Raises EngineUnavailable when the engine can't be reached to agree an API version;
+        a failed attempt is not cached, so the next call tries again.
+        """
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is not None:
+                return self._client
+            with translate_errors():
+                tls_kwargs = dict(self.tls) if self.tls is not None else _tls_from_env()
+                client = docker.APIClient(
+                    base_url=self.address,
+                    version="auto",
+                    timeout=self.timeout,
+                    max_pool_size=_MAX_POOL_SIZE,
+                    **tls_kwargs,
+                )
+                # The engine's API never redirects a valid request; it answers a path holding
+                # `..` with a redirect to the cleaned path, which is another endpoint.
+                client.max_redirects = 0
+                self._client = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client = None
+
+
+def _tls_from_env() -> dict:
+    # DOCKER_TLS_VERIFY / DOCKER_CERT_PATH, as the docker CLI reads them.
+    tls_kwargs = docker.utils.kwargs_from_env()
+    tls_kwargs.pop("base_url", None)
+    return tls_kwargs
+
+
+_connections_lock = threading.Lock()
+_connections: dict[tuple[str, float], Connection] = {}
+_current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "dockerweb_engine_connection", default=None
+)
+
+
+def connection_for(address: str, timeout: float) -> Connection:
+    """The one connection per (address, timeout) in this process."""
+    key = (address, timeout)
+    with _connections_lock:
+        if key not in _connections:
+            _connections[key] = Connection(address, timeout)
+        return _connections[key]
+
+
+def default_connection() -> Connection:
+    """The engine the settings name (DOCKER_HOST), read again on every call so tests that
+    repoint it get another connection."""
+    return connection_for(settings.DOCKER_HOST, settings.DOCKER_TIMEOUT)
+
+
+def current_connection() -> Connection:
+    return _current.get() or default_connection()
+
+
+@contextlib.contextmanager
+def using(connection: Connection) -> Iterator[None]:
+    """Send the gateway calls made in this block (this thread or task) to `connection`."""
+    token = _current.set(connection)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def engine_address() -> str:
-    return settings.DOCKER_HOST
+    return current_connection().address
 
 
 def api() -> docker.APIClient:
-    """The shared low-level client, built on first use (and again if settings change).
-
-    Raises EngineUnavailable when the engine can't be reached to agree an API version;
-    a failed attempt is not cached, so the next call tries again.
-    """
-    global _client, _client_for
-    wanted = (settings.DOCKER_HOST, settings.DOCKER_TIMEOUT)
-    client = _client
-    if client is not None and _client_for == wanted:
-        return client
-    with _lock:
-        if _client is not None and _client_for == wanted:
-            return _client
-        with translate_errors():
-            tls_kwargs = docker.utils.kwargs_from_env()
-            tls_kwargs.pop("base_url", None)
-            _client = docker.APIClient(
-                base_url=settings.DOCKER_HOST,
-                version="auto",
-                timeout=settings.DOCKER_TIMEOUT,
-                max_pool_size=_MAX_POOL_SIZE,
-                **tls_kwargs,
-            )
-            # The engine's API never redirects a valid request; it answers a path holding
-            # `..` with a redirect to the cleaned path, which is another endpoint.
-            _client.max_redirects = 0
-            _client_for = wanted
-        return _client
+    """The client of the engine in use here. Raises EngineUnavailable (see Connection.api)."""
+    return current_connection().api()
 
 
 def reset() -> None:
-    """Forget the client (tests that repoint DOCKER_HOST; a new engine version)."""
-    global _client, _client_for
-    with _lock:
-        if _client is not None:
-            _client.close()
-        _client = None
-        _client_for = None
+    """Forget every client (tests that repoint DOCKER_HOST; a new engine version)."""
+    with _connections_lock:
+        connections = list(_connections.values())
+    for connection in connections:
+        connection.close()
 
 
 def _unavailable_reason(exc: BaseException) -> str | None:

@@ -10,11 +10,13 @@ import docker.types
 from .client import api, translate_errors
 from .errors import GatewayError, NotFound
 from .portal_helpers import is_listed_helper
+from .status_text import state_since
 from .types import (
     ALL_INTERFACES,
     CheckedConfig,
     ContainerDetail,
     ContainerSummary,
+    Endpoint,
     MountInfo,
     NetworkAttachment,
     PublishedPort,
@@ -26,10 +28,11 @@ from .types import (
 CREATED_FOR_RUN_LABEL = "dockerweb.created-for"
 
 
-def _summary(item: dict) -> ContainerSummary:
+def _summary(item: dict, listed_at: datetime | None = None) -> ContainerSummary:
     names = item.get("Names") or [""]
     # Most containers publish nothing: skip building, sorting and deduplicating nothing.
     ports = _ports(item["Ports"]) if item.get("Ports") else ()
+    status = item.get("Status", "")
     return ContainerSummary(
         id=item["Id"],
         name=names[0].lstrip("/"),
@@ -37,9 +40,31 @@ def _summary(item: dict) -> ContainerSummary:
         command=item.get("Command", ""),
         created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
         state=item.get("State", ""),
-        status=item.get("Status", ""),
+        status=status,
         ports=ports,
         labels=item.get("Labels") or {},
+        image_id=item.get("ImageID", ""),
+        volumes=tuple(
+            m["Name"]
+            for m in item.get("Mounts") or ()
+            if m.get("Type", "volume") == "volume" and m.get("Name")
+        ),
+        endpoints=_endpoints(item),
+        state_since=state_since(status, listed_at or datetime.now(UTC)),
+    )
+
+
+def _endpoints(item: dict) -> tuple[Endpoint, ...]:
+    networks = ((item.get("NetworkSettings") or {}).get("Networks")) or {}
+    return tuple(
+        Endpoint(
+            network=name,
+            # A container that never started has no endpoint yet (no NetworkID).
+            network_id=settings.get("NetworkID") or "",
+            ipv4_address=settings.get("IPAddress") or "",
+            aliases=tuple(settings.get("Aliases") or ()),
+        )
+        for name, settings in sorted(networks.items())
     )
 
 
@@ -84,17 +109,23 @@ def list_containers(*, all: bool = True, running_only: bool = False) -> list[Con
     filters = {"status": ["running"]} if running_only else None
     with translate_errors():
         items = api().containers(all=all and not running_only, filters=filters)
-    return [_summary(item) for item in items if not is_listed_helper(item)]
+    listed_at = datetime.now(UTC)
+    return [_summary(item, listed_at) for item in items if not is_listed_helper(item)]
 
 
-def get_summary(container_id: str) -> ContainerSummary | None:
-    """One container's listing row (by full id), or None if it no longer exists.
+def get_summary(container_id: str, *, listed_only: bool = False) -> ContainerSummary | None:
+    """One container's listing row (by full id), or None if it no longer exists (or, with
+    `listed_only`, is one of the portal's helpers, which listings leave out).
 
     Raises EngineUnavailable, EngineError.
     """
     with translate_errors():
         items = api().containers(all=True, filters={"id": [container_id]})
-    return _summary(items[0]) if items else None
+    # The id filter matches prefixes: take only the container asked for.
+    items = [item for item in items if item["Id"] == container_id]
+    if not items or (listed_only and is_listed_helper(items[0])):
+        return None
+    return _summary(items[0])
 
 
 def name_in_use(name: str) -> bool:

@@ -1,6 +1,8 @@
 """The engine's events stream."""
 
+import time
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 
 from .client import api, translate_errors
 from .types import EngineEvent
@@ -30,16 +32,33 @@ class EventStream:
             pass
 
 
-def open_event_stream(types: tuple[str, ...] = ("container",)) -> EventStream:
-    """Follow engine events of the given object types from now on.
+def open_event_stream(
+    types: tuple[str, ...] = ("container",), *, since: float | None = None
+) -> EventStream:
+    """Follow engine events of the given object types from now on (or from `since`, unix
+    seconds on the engine's clock: the engine replays what it recorded since then).
 
     Raises EngineUnavailable, EngineError.
     """
     with translate_errors():
         client = api()
         # docker-py's events() uses no read timeout, so a quiet engine keeps the stream open.
-        stream = client.events(decode=True, filters={"type": list(types)})
+        stream = client.events(decode=True, since=since, filters={"type": list(types)})
     return EventStream(stream)
+
+
+def engine_clock() -> float:
+    """The engine's time now (unix seconds, to the second), from its answer's Date header:
+    the engine's clock may differ from ours when it is another host.
+
+    Raises EngineUnavailable, EngineError.
+    """
+    with translate_errors():
+        client = api()
+        response = client._get(client._url("/_ping"))  # docker-py's ping() drops the headers
+        client._raise_for_status(response)
+    date = response.headers.get("Date")
+    return parsedate_to_datetime(date).timestamp() if date else time.time()
 
 
 def ping() -> None:

@@ -114,6 +114,20 @@ def list_networks() -> list[Network]:
     return sorted(networks, key=lambda n: n.name)
 
 
+def list_network_records() -> list[Network]:
+    """Every network, by name, without its containers (the live model knows those from the
+    container listing); one GET /networks. Raises EngineUnavailable, EngineError."""
+    with translate_errors():
+        items = api().networks()
+    return sorted((_network(item, ()) for item in items), key=lambda n: n.name)
+
+
+def network_record(network: str) -> Network:
+    """One network by id or name, without its containers. Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        return _network(api().inspect_network(network), ())
+
+
 def inspect_network(network: str) -> Network:
     """One network by id or name, with its attached containers (running ones, per the engine,
     and stopped ones from the container listing).

@@ -50,6 +50,16 @@ class PublishedPort:
 
 
 @dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A container's place on one network, as the container listing tells it."""
+
+    network: str  # the network's name
+    network_id: str = ""  # empty until the container first started
+    ipv4_address: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerSummary:
     """One row of the engine's container listing (GET /containers/json)."""
 
@@ -62,6 +72,12 @@ class ContainerSummary:
     status: str  # the engine's human text: "Up 3 minutes", "Exited (0) 2 hours ago"
     ports: tuple[PublishedPort, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    image_id: str = ""
+    volumes: tuple[str, ...] = ()  # names of the volumes it mounts
+    endpoints: tuple[Endpoint, ...] = ()
+    # When the state the status text describes began (from "Up 3 minutes" and the time of
+    # the listing), so a page rendered later can still say how long: the text alone goes stale.
+    state_since: datetime | None = field(default=None, compare=False)
 
     @property
     def short_id(self) -> str:

@@ -10,7 +10,6 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import is_partial
@@ -71,7 +70,7 @@ def image_list(request):
     context = {"rows": rows, "query": query}
     if is_partial(request):
         return render(request, "images/_rows.html", context)
-    return render(request, "images/list.html", {**context, **sidebar_context(request)})
+    return render(request, "images/list.html", {**context})
 
 
 class TagForm(forms.Form):
@@ -130,7 +129,7 @@ def containers_using(request, image_id: str) -> list[str]:
 
 def render_detail(request, reference: str, *, tag_form: TagForm | None = None, status=200):
     image = inspect_or_404(request, reference)
-    context = {"reference": reference, "image": image, **sidebar_context(request)}
+    context = {"reference": reference, "image": image}
     if image is not None:
         context.update(
             tag_form=tag_form or TagForm(),
@@ -153,7 +152,7 @@ def image_detail(request, reference):
 def search_hub(request):
     """Docker Hub search, through the engine (which may have no way out to the Hub)."""
     query = request.GET.get("q", "").strip()[:HUB_QUERY_MAX]
-    context = {"query": query, "results": None, "hub_problem": "", **sidebar_context(request)}
+    context = {"query": query, "results": None, "hub_problem": ""}
     if query:
         try:
             context["results"] = gateway.images.search_hub(query)

@@ -5,7 +5,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from audit.records import record
-from containers.views import sidebar_context
 from images.forms import BuildForm
 from images.views import BUILD
 from images.work import build_work
@@ -25,7 +24,7 @@ def build_image(request):
     if request.method == "POST" and form.is_valid():
         job = _start(request, form)
         return redirect("jobs:detail", job.pk)
-    context = {"form": form, **sidebar_context(request)}
+    context = {"form": form}
     return render(request, "images/build.html", context, status=400 if form.errors else 200)
 
 

@@ -9,7 +9,6 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.records import record
-from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
 from images.views import PUSH, REMOVE
@@ -101,11 +100,9 @@ def remove(request, reference):
     """GET: say what will be lost and ask; POST: untag or remove, refused while in use."""
     image = inspect_or_404(request, reference)
     if image is None:
-        return render(
-            request, "images/remove.html", {"reference": reference, **sidebar_context(request)}
-        )
+        return render(request, "images/remove.html", {"reference": reference})
     plan = Removal(reference, image, containers_using(request, image.id))
-    context = {"reference": reference, "plan": plan, "image": image, **sidebar_context(request)}
+    context = {"reference": reference, "plan": plan, "image": image}
     if request.method == "GET":
         return render(request, "images/remove.html", context)
 
@@ -192,6 +189,5 @@ def prune(request):
     context = {
         "dangling": dangling,
         "total": sum(i.size for i in dangling or ()),
-        **sidebar_context(request),
     }
     return render(request, "images/prune.html", context)

@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.records import record
-from containers.views import sidebar_context
 from dockerweb import gateway
 from dockerweb.references import IMAGE_ID_RE, reference_problem
 from images import image_reach, work
@@ -47,7 +46,7 @@ def pull_image(request):
         job = work.start_pull(reference, request.user)
         _audit(request, "image.pull", reference, job)
         return redirect("jobs:detail", job.pk)
-    context = {"form": form, **sidebar_context(request)}
+    context = {"form": form}
     return render(request, "images/pull.html", context, status=400 if form.errors else 200)
 
 

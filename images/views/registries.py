@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.records import record
-from containers.views import sidebar_context
 from images.models import Registry
 
 # host[:port]: what appears before the first "/" of an image name (docker.io for the Hub).
@@ -73,7 +72,7 @@ def registry_list(request):
         verb = "Replaced the login for" if replaced else "Added"
         messages.success(request, f"{verb} {registry.address}.")
         return redirect("images:registries")
-    context = {"form": form, "registries": Registry.objects.all(), **sidebar_context(request)}
+    context = {"form": form, "registries": Registry.objects.all()}
     return render(request, "images/registries.html", context, status=400 if form.errors else 200)
 
 

@@ -1,11 +1,15 @@
-// Live state for every page: one websocket to /ws/live/ relays engine events.
-// The sidebar and the container table patch themselves; the banner follows the engine.
+// Live state for every page: one websocket to /ws/live/ relays the live model's changes.
+// Container lists (the sidebar, the containers table) are windows rendered by the server;
+// the page tells the socket which containers it shows and gets their patches, and fetches
+// its windows again when containers come, go, or newly match its filter.
+// The banner follows the engine.
 (() => {
   "use strict";
   const body = document.body;
   const banner = document.getElementById("engine-banner");
   let retryDelay = 500;
   let connectedBefore = false;
+  let socket = null;
 
   function fromHTML(html) {
     const template = document.createElement("template");
@@ -22,31 +26,14 @@
     });
   }
 
-  function textFilterFor(list) {
-    return list.id ? document.querySelector(`input[data-filter-target="#${list.id}"]`) : null;
-  }
-
-  function matchesFilter(el, needle) {
-    return !needle || el.dataset.search.includes(needle);
-  }
-
+  // Lists filtered in the page (volumes, images, networks: short lists).
   function applyTextFilter(input) {
     const list = document.querySelector(input.dataset.filterTarget);
     if (!list) return;
     const needle = input.value.trim().toLowerCase();
     list.querySelectorAll("[data-search]").forEach((el) => {
-      el.hidden = !matchesFilter(el, needle);
+      el.hidden = !!needle && !el.dataset.search.includes(needle);
     });
-    updateCounts(list);
-  }
-
-  function updateCounts(list) {
-    const empty = list.querySelector("[data-empty]");
-    if (empty) empty.hidden = list.querySelector("[data-container-id]") !== null;
-    const counter = document.querySelector("[data-row-count]");
-    if (counter && list.id === "container-rows") {
-      counter.textContent = list.querySelectorAll("[data-container-id]:not([hidden])").length;
-    }
   }
 
   function currentContainerId() {
@@ -54,44 +41,94 @@
     return current ? current.dataset.currentContainer : null;
   }
 
-  function refilter() {
-    document.querySelectorAll("input[data-filter-target]").forEach(applyTextFilter);
-    document.querySelectorAll("[data-live-list]").forEach(updateCounts);
+  function liveLists() {
+    return [...document.querySelectorAll("[data-live-list]")];
+  }
+
+  function shownIds() {
+    const ids = new Set();
+    document.querySelectorAll("[data-live-list] [data-container-id]").forEach((el) => ids.add(el.dataset.containerId));
+    const current = currentContainerId();
+    if (current) ids.add(current);
+    return [...ids];
+  }
+
+  function watchShown() {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ watch: shownIds() }));
+  }
+
+  function markCurrent() {
     const id = currentContainerId();
     const item = id && document.querySelector(`#sidebar-list [data-container-id="${CSS.escape(id)}"]`);
     if (item) item.setAttribute("aria-current", "page");
   }
 
-  // One container's sidebar item and table row, replaced or inserted; only the touched
-  // element is filtered, so a page with a thousand containers patches in constant time.
-  function patchContainer(msg) {
-    const currentId = currentContainerId();
-    document.querySelectorAll("[data-live-list]").forEach((list) => {
-      const existing = list.querySelector(`[data-container-id="${CSS.escape(msg.id)}"]`);
-      const runningOnly = list.dataset.filterState === "running";
-      if (msg.removed || (runningOnly && !["running", "restarting"].includes(msg.state))) {
-        if (existing) existing.remove();
-      } else {
-        const el = fromHTML(list.dataset.liveList === "sidebar" ? msg.sidebar : msg.row);
-        fixPortLinks(el);
-        const filter = textFilterFor(list);
-        el.hidden = !matchesFilter(el, filter ? filter.value.trim().toLowerCase() : "");
-        if (msg.id === currentId && list.dataset.liveList === "sidebar") el.setAttribute("aria-current", "page");
-        if (existing) existing.replaceWith(el);
-        else list.prepend(el);
+  // Fetch the windows again (debounced: a burst of events costs one fetch per window).
+  let refetchTimer = null;
+  function refetchSoon(delay = 250) {
+    if (refetchTimer) return;
+    refetchTimer = setTimeout(() => {
+      refetchTimer = null;
+      refetchWindows();
+    }, delay);
+  }
+
+  function refetchWindows() {
+    if (!window.htmx) return Promise.resolve();
+    const fetches = liveLists().map((list) => {
+      let url = list.dataset.listUrl;
+      if (list.dataset.liveList === "sidebar") {
+        const page = list.dataset.page ? `page=${list.dataset.page}&` : "";
+        url += `?${page}selected=${encodeURIComponent(currentContainerId() || "")}`;
       }
-      updateCounts(list);
+      return htmx.ajax("GET", url, { target: list, swap: "outerHTML" });
     });
-    if (currentId === msg.id) body.dispatchEvent(new CustomEvent("container-changed", { detail: msg }));
+    return Promise.allSettled(fetches);
+  }
+
+  function stateMatches(list, state) {
+    const wanted = list.dataset.filterState;
+    if (!wanted) return true;
+    const groups = { running: ["running", "restarting"], paused: ["paused"], exited: ["exited", "dead", "removing"], created: ["created"] };
+    return (groups[wanted] || []).includes(state);
+  }
+
+  // One watched container changed: its sidebar item and table row are replaced in place.
+  function patchContainer(msg) {
+    liveLists().forEach((list) => {
+      const existing = list.querySelector(`[data-container-id="${CSS.escape(msg.id)}"]`);
+      if (!existing) return;
+      if (msg.removed || (list.dataset.liveList === "table" && !stateMatches(list, msg.state))) {
+        existing.remove();
+        refetchSoon();
+        return;
+      }
+      const el = fromHTML(list.dataset.liveList === "sidebar" ? msg.sidebar : msg.row);
+      fixPortLinks(el);
+      if (msg.id === currentContainerId() && list.dataset.liveList === "sidebar") el.setAttribute("aria-current", "page");
+      existing.replaceWith(el);
+    });
+    if (currentContainerId() === msg.id) body.dispatchEvent(new CustomEvent("container-changed", { detail: msg }));
+  }
+
+  // Other containers changed: fetch the windows again only if what they show may differ.
+  function containerListChanged(msg) {
+    const shown = new Set(shownIds());
+    const lists = liveLists();
+    const affects = msg.more || msg.changes.some((change) => {
+      if (change.action !== "changed") return true; // added or removed: windows shift
+      if (shown.has(change.id)) return false; // patched through its own group
+      return lists.some((list) => list.dataset.filterState || list.dataset.sort === "state");
+    });
+    if (affects) refetchSoon();
   }
 
   // Messages are applied once per animation frame, the last one per container winning,
-  // so a burst of events (a compose project starting) costs one layout, not hundreds.
+  // so a burst of events costs one layout, not hundreds.
   const pending = new Map();
   let framePending = false;
-
   function queuePatch(msg) {
-    pending.delete(msg.id); // keep arrival order for the new message
+    pending.delete(msg.id);
     pending.set(msg.id, msg);
     if (framePending) return;
     framePending = true;
@@ -120,38 +157,22 @@
     banner.hidden = false;
   }
 
-  // After a gap (socket or engine down) events may have been missed: fetch the lists again.
-  // Events that arrive while the lists are in flight are applied again on top of them,
-  // so a fresh patch is never overwritten by an older listing.
-  let replay = null;
-
+  // After a gap (socket or engine down, or a new listing) the page may be behind: fetch
+  // its windows again, and tell the other lists and the container's header.
   function resync() {
-    if (!window.htmx) return;
-    const fetches = [];
-    const sidebar = document.getElementById("sidebar-list");
-    if (sidebar) fetches.push(htmx.ajax("GET", body.dataset.sidebarUrl, { target: sidebar, swap: "outerHTML" }));
-    const rows = document.getElementById("container-rows");
-    if (rows) fetches.push(htmx.ajax("GET", location.pathname + location.search, { target: rows, swap: "outerHTML" }));
-    body.dispatchEvent(new CustomEvent("container-changed"));
-    body.dispatchEvent(new CustomEvent("images-changed"));
-    body.dispatchEvent(new CustomEvent("networks-changed"));
-    body.dispatchEvent(new CustomEvent("volumes-changed"));
-    if (!fetches.length) return;
-    const mine = (replay = []);
-    Promise.allSettled(fetches).then(() => {
-      if (replay !== mine) return; // a newer resync owns the replay
-      replay = null;
-      mine.forEach(patchContainer);
-    });
+    refetchWindows();
+    if (currentContainerId()) body.dispatchEvent(new CustomEvent("container-changed"));
+    ["images-changed", "networks-changed", "volumes-changed"].forEach((name) => body.dispatchEvent(new CustomEvent(name)));
   }
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    // The first connection asks what changed since the page was rendered; later ones resync.
-    const since = connectedBefore ? "" : `?since=${body.dataset.renderedAt}`;
-    const socket = new WebSocket(`${scheme}://${location.host}${body.dataset.liveUrl}${since}`);
+    // The first connection asks whether the model moved on since the page was rendered.
+    const since = connectedBefore ? "" : `?v=${body.dataset.modelVersion}`;
+    socket = new WebSocket(`${scheme}://${location.host}${body.dataset.liveUrl}${since}`);
     socket.onopen = () => {
       retryDelay = 500;
+      watchShown();
       if (connectedBefore) resync();
       connectedBefore = true;
       body.dataset.live = "connected";
@@ -159,13 +180,9 @@
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "engine") showEngine(msg);
-      else if (msg.type === "container") {
-        queuePatch(msg);
-        if (replay) replay.push(msg);
-      }
-      else if (msg.type === "image") body.dispatchEvent(new CustomEvent("images-changed", { detail: msg }));
-      else if (msg.type === "network") body.dispatchEvent(new CustomEvent("networks-changed", { detail: msg }));
-      else if (msg.type === "volume") body.dispatchEvent(new CustomEvent("volumes-changed", { detail: msg }));
+      else if (msg.type === "container") queuePatch(msg);
+      else if (msg.type === "list" && msg.kind === "container") containerListChanged(msg);
+      else if (msg.type === "list") body.dispatchEvent(new CustomEvent(`${msg.kind}s-changed`, { detail: msg }));
       else if (msg.type === "resync") resync();
     };
     socket.onclose = () => {
@@ -196,17 +213,20 @@
     const form = event.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
-  // Choices that apply at once (the containers list's All / Running) submit their form.
+  // Choices that apply at once submit their form (when htmx doesn't already).
   document.addEventListener("change", (event) => {
     if (event.target.matches("[data-submit-on-change]") && event.target.form) event.target.form.requestSubmit();
   });
   document.addEventListener("htmx:afterSwap", () => {
     fixPortLinks(document);
-    refilter();
+    markCurrent();
+    document.querySelectorAll("input[data-filter-target]").forEach(applyTextFilter);
+    watchShown();
   });
   document.addEventListener("DOMContentLoaded", () => {
     fixPortLinks(document);
-    refilter();
+    markCurrent();
+    document.querySelectorAll("input[data-filter-target]").forEach(applyTextFilter);
     if (body.dataset.liveUrl) connect();
   });
 })();

@@ -6,11 +6,13 @@ escaping takes a few milliseconds, and the live updates use the very same functi
 a patched row is identical to a rendered one.
 """
 
+from datetime import UTC, datetime
 from html import escape
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from dockerweb.gateway.status_text import status_at
 from dockerweb.gateway.types import ALL_INTERFACES, ContainerSummary, PublishedPort
 
 _ID = "0" * 12
@@ -48,9 +50,12 @@ def sidebar_item(c: ContainerSummary, url_parts: tuple[str, str] | None = None) 
     )
 
 
-def table_row(c: ContainerSummary, url_parts: tuple[str, str] | None = None) -> str:
+def table_row(
+    c: ContainerSummary, url_parts: tuple[str, str] | None = None, now: datetime | None = None
+) -> str:
     head, tail = url_parts or _logs_url_prefix()
     state = escape(c.state)
+    status = status_at(c.status, c.state_since, now or datetime.now(UTC))
     ports = ", ".join(port_link(p) for p in c.ports) if c.ports else ""
     # "2026-11-27T18:52:42+00:00" → "2026-11-27 18:52": strftime per row cost more than the rest.
     created = c.created.isoformat()
@@ -58,7 +63,7 @@ def table_row(c: ContainerSummary, url_parts: tuple[str, str] | None = None) -> 
         f'<tr data-container-id="{c.id}" data-state="{state}" '
         f'data-search="{escape(c.name.lower())} {escape(c.image.lower())}">'
         f'<td><span class="dot state-{state}"></span> <a href="{head}{c.id}{tail}">{escape(c.name)}</a></td>'
-        f'<td class="mono">{escape(c.image)}</td><td>{escape(c.status)}</td><td>{ports}</td>'
+        f'<td class="mono">{escape(c.image)}</td><td>{escape(status)}</td><td>{ports}</td>'
         f'<td><time datetime="{created}">{created[:10]} {created[11:16]}</time></td></tr>'
     )
 
@@ -69,5 +74,5 @@ def sidebar_items(containers: list[ContainerSummary]) -> SafeString:
 
 
 def table_rows(containers: list[ContainerSummary]) -> SafeString:
-    parts = _logs_url_prefix()
-    return mark_safe("\n".join(table_row(c, parts) for c in containers))  # noqa: S308 - escaped above
+    parts, now = _logs_url_prefix(), datetime.now(UTC)
+    return mark_safe("\n".join(table_row(c, parts, now) for c in containers))  # noqa: S308 - escaped above
