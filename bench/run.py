@@ -1,7 +1,7 @@
 """Run the benchmarks (all, or those named) and print a summary table.
 
     .venv/bin/python bench/run.py [containers_page] [logs_stream] [event_latency] [image_pull]
-                                  [stream_fairness]
+                                  [stream_fairness] [model_memory]
 
 Benchmarks report; they don't fail CI: the exit code is 0 whether goals are met or not,
 and 1 only when a benchmark crashed.
@@ -18,7 +18,14 @@ if __package__ in (None, ""):
 
 from bench.portal import LABEL_KEY, RUN_ID, exit_cleanly_on_sigterm  # noqa: E402 - after the fix-up
 
-BENCHMARKS = ("containers_page", "logs_stream", "event_latency", "image_pull", "stream_fairness")
+BENCHMARKS = (
+    "containers_page",
+    "logs_stream",
+    "event_latency",
+    "image_pull",
+    "stream_fairness",
+    "model_memory",
+)
 
 
 def main(argv: list[str]) -> int:

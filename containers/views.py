@@ -316,10 +316,11 @@ def container_run(request):
         except gateway.GatewayError as exc:
             form.add_engine_error(exc)
     try:
-        local_images = gateway.images.list_image_references()
-    except gateway.GatewayError as exc:
+        images = engines.current().live().images()
+    except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
-        local_images = []
+        images = []
+    local_images = sorted({tag for image in images for tag in image.tags})
     context = {"form": form, "local_images": local_images}
     return render(request, "containers/run.html", context, status=200 if not form.errors else 400)
 

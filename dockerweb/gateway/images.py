@@ -96,11 +96,6 @@ def list_images() -> list[ImageSummary]:
     return sorted((_summary(i) for i in items), key=lambda i: i.created, reverse=True)
 
 
-def list_image_references() -> list[str]:
-    """Every `repository:tag` on the engine, sorted. Raises EngineUnavailable."""
-    return sorted({tag for image in list_images() for tag in image.tags})
-
-
 def image_exists(reference: str) -> bool:
     """Whether the engine has this image locally. Raises EngineUnavailable."""
     try:

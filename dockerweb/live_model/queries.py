@@ -41,11 +41,13 @@ class ContainerQuery:
         """From a QueryDict (or dict); anything unknown falls back to the default."""
         state = params.get("state", "")
         sort = params.get("sort", "")
+        if sort.lstrip("-") not in SORTS:
+            sort = ""
         page = params.get("page", "")
         return cls(
             q=params.get("q", "").strip()[:200],
             state=state if state in STATES else "",
-            sort=sort.lstrip("-") if sort.lstrip("-") in SORTS else "created",
+            sort=sort.lstrip("-") or "created",
             descending=sort.startswith("-") if sort else True,
             page=int(page) if page.isdigit() and 0 < len(page) < 7 else 1,
             per_page=per_page,
