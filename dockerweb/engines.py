@@ -17,8 +17,6 @@ from dockerweb.live_model import LiveModel
 from dockerweb.live_model.sync import ModelSync
 
 LOCAL = "local"
-# A page asking while the engine is down waits this long for one more attempt to reach it.
-RETRY_WAIT = 2.0
 
 
 class Engine:
@@ -44,7 +42,9 @@ class Engine:
         """
         self.sync.ensure_running()
         wait = settings.DOCKER_TIMEOUT if timeout is None else timeout
-        self.sync.retry_now(min(wait, RETRY_WAIT))
+        # While down, a page makes it try once more at once and waits for that attempt
+        # (a refused connection fails in a moment; a listing of 10,000 takes seconds).
+        self.sync.retry_now(wait)
         if not self.sync.ready.wait(wait):
             raise gateway.EngineUnavailable(self.address, "timed out listing the engine")
         if self.sync.status != "up":

@@ -166,4 +166,5 @@ def settle_model(container_id: str, *, state: str | None = None, gone: bool = Fa
             return summary is None
         return summary is not None and (state is None or summary.state == state)
 
-    wait_for(settled, message=f"the live model to see container {container_id[:12]}")
+    # A busy shared engine (another run creating thousands of containers) delays events.
+    wait_for(settled, timeout=30, message=f"the live model to see container {container_id[:12]}")

@@ -181,7 +181,7 @@ def test_events_cost_one_call_per_container_and_a_burst_one_listing(monkeypatch,
     engine.live()
     calls = {"list": 0, "one": 0}
     _spy(monkeypatch, calls, "list_containers", "list")
-    _spy(monkeypatch, calls, "get_summary", "one")
+    _spy(monkeypatch, calls, "get_summaries", "one")
     made = make_container(start=False)
     events = [EngineEvent("container", a, made["Id"], {}, 0) for a in ("create", "start", "die")]
     with engine.using():

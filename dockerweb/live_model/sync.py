@@ -6,9 +6,9 @@ One thread per engine and process:
    stream and get applied after the listing (applying one twice is harmless: each event
    fetches the object's current state);
 2. apply the events in order, in batches: whatever queued up while the last batch was being
-   applied goes in the next one, one targeted call per changed object (a container's listing
-   row, a volume's or network's inspect; images are listed again, once per batch) — and past
-   RELIST_ABOVE changed containers, one listing instead;
+   applied goes in the next one, with targeted calls only: the changed containers' listing
+   rows (a hundred per call), a volume's or network's inspect; images are listed again, once
+   per batch — and past RELIST_ABOVE changed containers, one listing instead;
 3. when the stream ends (the engine stopped or restarted) start again at 1; while the engine
    can't be reached the model is empty and says why (pages show the banner), retrying with
    backoff.
@@ -43,7 +43,11 @@ _QUIET_CONTAINER_ACTIONS = {
     "commit",
 }
 _IMAGE_ACTIONS = {"pull", "tag", "untag", "delete", "import", "load", "build"}
-RELIST_ABOVE = 200  # changed containers in one batch: one listing costs less than this many calls
+# Changed containers are fetched by id, this many per call (the engine filters by a list of
+# ids and serialises only those)...
+IDS_PER_CALL = 100
+# ...and past this many in one batch, one whole listing costs less.
+RELIST_ABOVE = 2000
 BATCH_MAX = 5000
 IDLE_STOP = 300.0  # seconds without a reader or listener
 RETRY_MIN, RETRY_MAX = 0.5, 5.0
@@ -113,7 +117,15 @@ class ModelSync:
         with self.engine.using():
             while not self._stopping.is_set():
                 try:
-                    events = self._list_then_watch()
+                    try:
+                        events = self._list_then_watch()
+                    except gateway.EngineUnavailable:
+                        if self.status != "up":
+                            raise
+                        # The first failure after a working stream may be a pooled
+                        # connection the engine dropped: once more, on a fresh one.
+                        self.engine.connection.close()
+                        events = self._list_then_watch()
                 except gateway.GatewayError as exc:
                     self._set_down(getattr(exc, "reason", "") or str(exc))
                     self._attempted.set()
@@ -227,14 +239,17 @@ class ModelSync:
                 self.model.drop_container(cid)
         if len(changed) > RELIST_ABOVE:
             listed = {c.id: c for c in gateway.containers.list_containers()}
-            for cid in changed:
+            chunks = [changed]
+        else:
+            chunks = [changed[i : i + IDS_PER_CALL] for i in range(0, len(changed), IDS_PER_CALL)]
+        for chunk in chunks:
+            if len(changed) <= RELIST_ABOVE:
+                listed = gateway.containers.get_summaries(chunk)
+            for cid in chunk:
                 if cid in listed:
                     self.model.put_container(listed[cid])
                 else:
                     self.model.drop_container(cid)
-            return
-        for cid in changed:
-            self.refresh_container(cid)
 
     # --- targeted refreshes (also used by actions, from the view's thread) ---------------
 
