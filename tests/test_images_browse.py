@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import docker.errors
 import pytest
+from django.utils.cache import has_vary_header
 from playwright.sync_api import expect
 
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name
@@ -114,6 +115,16 @@ def test_image_list_partial_is_the_table_body_alone(admin_client, make_image):
     assert body.startswith('<tbody id="image-rows">') and body.endswith("</tbody>")
     assert reference in [r["data-reference"] for r in table_rows(body)]
     assert "<html" not in body
+    assert has_vary_header(response, "HX-Request")
+
+
+def test_image_list_page_says_it_varies_with_hx_request(admin_client):
+    """The page and its fragment share a URL: without Vary a cache (the back button too)
+    could show the bare table body as the page."""
+    response = admin_client.get("/images/")
+
+    assert response.status_code == 200 and "<html" in response.content.decode()
+    assert has_vary_header(response, "HX-Request"), response.get("Vary")
 
 
 # -- detail -------------------------------------------------------------------------------
