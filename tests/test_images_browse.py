@@ -139,7 +139,7 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     container_name = unique_name("user")
     new_container(docker_api, reference, container_name)
 
-    response = admin_client.get(f"/images/{reference}/")
+    response = admin_client.get(f"/images/view/{reference}/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -150,9 +150,9 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     using = re.search(r"data-image-containers>(.*?)</section>", page, re.S).group(1)
     assert f'<a href="/containers/{container_name}/">{container_name}</a>' in using
     assert f'href="/containers/new/?image={quote(reference, safe="")}"' in page
-    assert f'action="/images/{reference}/tag/"' in page
-    assert f'action="/images/{reference}/push/"' in page
-    assert f'href="/images/{reference}/remove/"' in page
+    assert f'action="/images/tag/{reference}/"' in page
+    assert f'action="/images/push/{reference}/"' in page
+    assert f'href="/images/remove/{reference}/"' in page
     inspect = html.unescape(re.search(r'<pre class="inspect-json"[^>]*>(.*?)</pre>', page, re.S)[1])
     assert f'"Id": "{image_id}"' in inspect
     assert LABEL_KEY in page and SESSION in page, "the image's labels are missing"
@@ -160,8 +160,8 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
 
 
 def test_image_detail_by_id_of_an_unknown_image_is_404(admin_client):
-    assert admin_client.get(f"/images/{'0' * 64}/").status_code == 404
-    assert admin_client.get("/images/dwt-no-such/image:nope/").status_code == 404
+    assert admin_client.get(f"/images/view/{'0' * 64}/").status_code == 404
+    assert admin_client.get("/images/view/dwt-no-such/image:nope/").status_code == 404
 
 
 # -- Docker Hub search --------------------------------------------------------------------
