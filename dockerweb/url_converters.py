@@ -31,10 +31,14 @@ class ContainerRefConverter(_Converter):
 
 class ImageRefConverter(_Converter):
     """An image id (sha256:…), short id, or reference with registry, path, tag and digest,
-    checked against the reference grammar (dockerweb.references), which has no `..`."""
+    checked against the reference grammar (dockerweb.references), which has no `..`.
 
-    # Lazy: `<image:reference>/tag/` must leave `tag/` to the route.
-    regex = r"[A-Za-z0-9][A-Za-z0-9._:/@-]*?"
+    It holds `/`, so it must be the last part of a route (`view/<image:reference>/`, see
+    images/urls.py): a word after it (`<image:reference>/push/`) can also be read as part of
+    the reference. `[` and `]` are for an IPv6 registry host (`[::1]:5000/name`), `+` for a
+    digest algorithm (`name@a+b:…`)."""
+
+    regex = r"[A-Za-z0-9\[][A-Za-z0-9._:/@+\[\]-]*"
 
     def to_python(self, value: str) -> str:
         if reference_problem(value):

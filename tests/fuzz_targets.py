@@ -322,7 +322,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             20,
             *post(
                 "tag",
-                at("image", images, "/images/{}/tag/", ours.image_ref),
+                at("image", images, "/images/tag/{}/", ours.image_ref),
                 Form(
                     {"new_reference": name.map(lambda n: f"{n}:t")},
                     {"new_reference": fz.field(fz.marked_name().map(lambda n: f"{n}:t"))},
@@ -453,12 +453,12 @@ def converters(ours, containers, images, volumes, networks, paths):
         (
             "url: image (GET)",
             20,
-            *get("i-get", "image", images, ["/images/{}/", "/images/{}/remove/"]),
+            *get("i-get", "image", images, ["/images/view/{}/", "/images/remove/{}/"]),
         ),
         (
             "url: image (POST)",
             15,
-            *post("i-post", "image", images, ["/images/{}/push/", "/images/{}/remove/"]),
+            *post("i-post", "image", images, ["/images/push/{}/", "/images/remove/{}/"]),
         ),
         (
             "url: volume (GET)",

@@ -293,7 +293,7 @@ def case_push(w: World) -> Expected:
     repository, tag = remote.rsplit(":", 1)
     w.docker.tag(local, repository, tag)
     w.removes_image(remote)
-    job = _finished_job(w.client.post(f"/images/{remote}/push/"))
+    job = _finished_job(w.client.post(f"/images/push/{remote}/"))
     assert job.status == "succeeded", (job.status, job.error)
     return Expected("image.push", "image", image_id, remote, detail_has=str(job.pk))
 
@@ -304,7 +304,7 @@ def case_tag(w: World) -> Expected:
     w.removes_image(new_reference)
     # Addressed by its short id: the entry names the image by its tag and full id.
     short = image_id.split(":")[1][:12]
-    response = w.client.post(f"/images/{short}/tag/", {"new_reference": new_reference})
+    response = w.client.post(f"/images/tag/{short}/", {"new_reference": new_reference})
     assert response.status_code == 302
     assert new_reference in w.docker.inspect_image(image_id)["RepoTags"]
     return Expected("image.tag", "image", image_id, reference, detail_has=new_reference)
@@ -313,7 +313,7 @@ def case_tag(w: World) -> Expected:
 def case_remove_image(w: World) -> Expected:
     reference, image_id = w.make_image()
     short = image_id.split(":")[1][:12]
-    response = w.client.post(f"/images/{short}/remove/")
+    response = w.client.post(f"/images/remove/{short}/")
     assert response.status_code == 302, response.content.decode()[-2000:]
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_image(image_id)

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import docker.errors
 import pytest
+from django.utils.cache import has_vary_header
 from playwright.sync_api import expect
 
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name
@@ -114,6 +115,16 @@ def test_image_list_partial_is_the_table_body_alone(admin_client, make_image):
     assert body.startswith('<tbody id="image-rows">') and body.endswith("</tbody>")
     assert reference in [r["data-reference"] for r in table_rows(body)]
     assert "<html" not in body
+    assert has_vary_header(response, "HX-Request")
+
+
+def test_image_list_page_says_it_varies_with_hx_request(admin_client):
+    """The page and its fragment share a URL: without Vary a cache (the back button too)
+    could show the bare table body as the page."""
+    response = admin_client.get("/images/")
+
+    assert response.status_code == 200 and "<html" in response.content.decode()
+    assert has_vary_header(response, "HX-Request"), response.get("Vary")
 
 
 # -- detail -------------------------------------------------------------------------------
@@ -128,7 +139,7 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     container_name = unique_name("user")
     new_container(docker_api, reference, container_name)
 
-    response = admin_client.get(f"/images/{reference}/")
+    response = admin_client.get(f"/images/view/{reference}/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -139,9 +150,9 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     using = re.search(r"data-image-containers>(.*?)</section>", page, re.S).group(1)
     assert f'<a href="/containers/{container_name}/">{container_name}</a>' in using
     assert f'href="/containers/new/?image={quote(reference, safe="")}"' in page
-    assert f'action="/images/{reference}/tag/"' in page
-    assert f'action="/images/{reference}/push/"' in page
-    assert f'href="/images/{reference}/remove/"' in page
+    assert f'action="/images/tag/{reference}/"' in page
+    assert f'action="/images/push/{reference}/"' in page
+    assert f'href="/images/remove/{reference}/"' in page
     inspect = html.unescape(re.search(r'<pre class="inspect-json"[^>]*>(.*?)</pre>', page, re.S)[1])
     assert f'"Id": "{image_id}"' in inspect
     assert LABEL_KEY in page and SESSION in page, "the image's labels are missing"
@@ -149,8 +160,8 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
 
 
 def test_image_detail_by_id_of_an_unknown_image_is_404(admin_client):
-    assert admin_client.get(f"/images/{'0' * 64}/").status_code == 404
-    assert admin_client.get("/images/dwt-no-such/image:nope/").status_code == 404
+    assert admin_client.get(f"/images/view/{'0' * 64}/").status_code == 404
+    assert admin_client.get("/images/view/dwt-no-such/image:nope/").status_code == 404
 
 
 # -- Docker Hub search --------------------------------------------------------------------

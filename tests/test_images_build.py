@@ -12,7 +12,6 @@ import re
 import tarfile
 import threading
 import zipfile
-from urllib.parse import unquote
 
 import docker.errors
 import pytest
@@ -147,7 +146,7 @@ def test_typed_dockerfile_builds_the_seed_example_which_then_runs(
     assert entry.target_name == tag and str(job.pk) in entry.detail
 
     page = admin_client.get(f"/jobs/{job.pk}/").content.decode()
-    assert f'href="/images/{image["Id"]}/"' in page  # the result links to the new image
+    assert f'href="/images/view/{image["Id"]}/"' in page  # the result links to the new image
 
 
 @jobs_db
@@ -408,4 +407,5 @@ def test_build_output_streams_live_on_the_job_page(
     link = page.locator("[data-job-result-link]")
     expect(link).to_have_text(tag)
     image_id = docker_api.inspect_image(tag)["Id"]
-    assert unquote(link.get_attribute("href")) == f"/images/{image_id}/"
+    # The same URL as the server's link: the id as it reads, `:` not escaped.
+    assert link.get_attribute("href") == f"/images/view/{image_id}/"

@@ -192,7 +192,7 @@ def test_push_of_a_retagged_image_lands_in_the_registry(
     reference = f"{registry.address}/dwtest/img:{tag}"
     docker_api.tag(test_image, f"{registry.address}/dwtest/img", tag)
     try:
-        job_id = started_job(post(http, portal, f"/images/{reference}/push/"))
+        job_id = started_job(post(http, portal, f"/images/push/{reference}/"))
         row = finished(portal, job_id)
         assert row["status"] == "succeeded", row["error"]
         assert tag in registry.tags("dwtest/img")
@@ -202,7 +202,7 @@ def test_push_of_a_retagged_image_lands_in_the_registry(
 
 def test_push_of_an_image_that_is_not_here_starts_no_job(http, portal, registry):
     before = job_count(portal)
-    response = post(http, portal, f"/images/{registry.address}/dwtest/none:x/push/")
+    response = post(http, portal, f"/images/push/{registry.address}/dwtest/none:x/")
     assert response.status_code == 302
     assert job_count(portal) == before
     # The message shows on the next page rendered.

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from dockerweb import gateway
 from dockerweb.engine_errors import report_engine_error
-from dockerweb.htmx import is_partial
+from dockerweb.htmx import render_page_or_partial
 from dockerweb.references import IMAGE_ID_RE, reference_problem
 from images.views import VIEW
 
@@ -68,9 +68,7 @@ def image_list(request):
         needle = query.lower()
         rows = [row for row in rows if needle in row.search_text]
     context = {"rows": rows, "query": query}
-    if is_partial(request):
-        return render(request, "images/_rows.html", context)
-    return render(request, "images/list.html", {**context})
+    return render_page_or_partial(request, "images/list.html", "images/_rows.html", context)
 
 
 class TagForm(forms.Form):

@@ -13,6 +13,10 @@
     return `${(n / 1000 ** i).toFixed(i ? 1 : 0)} ${units[i]}`;
   }
 
+  // As Django's reverse() writes it: `/`, `:` and `@` stay readable in a path.
+  const referenceInPath = (reference) =>
+    encodeURIComponent(reference).replace(/%(2F|3A|40)/g, (escaped) => decodeURIComponent(escaped));
+
   class JobView {
     constructor(root) {
       this.root = root;
@@ -67,7 +71,7 @@
       this.result.hidden = false;
       if (!result.image || this.result.querySelector("a")) return;
       const link = document.createElement("a");
-      link.href = `/images/${encodeURIComponent(result.image)}/`;
+      link.href = this.root.dataset.imageUrl.replace("REFERENCE", referenceInPath(result.image));
       link.textContent = result.reference || result.image;
       link.dataset.jobResultLink = "";
       this.result.replaceChildren("Done: ", link);
