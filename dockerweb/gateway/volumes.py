@@ -173,18 +173,16 @@ def _prune_skips_named() -> bool:
         return version_gte(api().api_version, "1.42")
 
 
-def prune_preview() -> list[tuple[VolumeSummary, int]]:
-    """The volumes a prune would delete, with their sizes (-1 when unknown).
-
-    Unused local volumes (anonymous ones only on engines that skip named volumes).
-    Raises EngineUnavailable.
+def prune_preview(volumes: list[VolumeSummary]) -> list[VolumeSummary]:
+    """Those of `volumes` (the engine's, listed by the caller) a prune would delete: the
+    unused local ones (anonymous ones only on engines that skip named volumes). Their
+    sizes come apart (disk_usage). Raises EngineUnavailable.
     """
     users = volume_users()
-    sizes = volume_sizes()
     skips_named = _prune_skips_named()
     return [
-        (volume, sizes.get(volume.name, UNKNOWN_SIZE))
-        for volume in list_volumes()
+        volume
+        for volume in volumes
         if volume.name not in users
         and volume.driver == LOCAL_DRIVER
         and (volume.anonymous or not skips_named)
