@@ -43,6 +43,10 @@ DOCKER_HOST = env_docker_host("DOCKER_HOST")
 BIND_ROOTS = env_abs_paths("DOCKERWEB_BIND_ROOTS")
 # Seconds for ordinary engine calls; streams (logs, events) never time out.
 DOCKER_TIMEOUT = env_float("DOCKERWEB_DOCKER_TIMEOUT", 10.0, minimum=0.5)
+# The engine's disk-usage query (volume sizes) walks every volume: slow on a busy engine, so it
+# gets a timeout of its own, and its answer is kept briefly and shared by everyone looking.
+DF_TIMEOUT = env_float("DOCKERWEB_DF_TIMEOUT", 30.0, minimum=0.5)
+DF_CACHE_SECONDS = env_float("DOCKERWEB_DF_CACHE_SECONDS", 10.0)
 
 # Largest build context a user may upload (bytes).
 BUILD_UPLOAD_LIMIT = env_int("DOCKERWEB_BUILD_UPLOAD_LIMIT", 200 * 1024 * 1024, minimum=1024)

@@ -437,6 +437,19 @@ def converters(ours, containers, images, volumes, networks, paths):
             {"q": fz.junk(), "state": fz.junk(), "page": fz.junk(), "image": fz.junk()}
         ),
     )
+    # The sizes the volume pages fill in after: which volumes, by name, filter or prune.
+    sizes = st.builds(
+        lambda q: Request("v-sizes", "get", "/volumes/sizes/", q),
+        st.fixed_dictionaries(
+            {}, optional={"volume": volumes, "q": fz.junk(), "unused": fz.junk()}
+        ),
+    )
+    # Not `unused` one value at a time: any value lists every container (slow at 10,000).
+    swept_sizes = [
+        Request("v-sizes", "get", "/volumes/sizes/", {key: value})
+        for key in ("volume", "q")
+        for value in fz.PATH_CRITICAL
+    ]
     uuids = st.one_of(st.uuids().map(str), fz.junk())
     ints = st.one_of(st.integers(min_value=-(2**70), max_value=2**70).map(str), fz.junk())
     return [
@@ -506,4 +519,5 @@ def converters(ours, containers, images, volumes, networks, paths):
             [Request("j-get", "get", f"/jobs/{path_piece(v)}/") for v in fz.PATH_CRITICAL],
         ),
         ("url: list queries (GET)", 15, lists, []),
+        ("url: volume sizes (GET)", 10, sizes, swept_sizes),
     ]

@@ -140,3 +140,49 @@ def test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_
                     labels = docker_api.inspect_volume(volume).get("Labels") or {}
                     if volume == anonymous or labels.items() >= TEST_LABELS.items():
                         docker_api.remove_volume(volume, force=True)
+
+
+@pytest.mark.browser
+def test_measuring_gives_way_to_the_size_on_the_list_and_the_remove_page(
+    admin_page, portal, docker_api, make_container
+):
+    page = admin_page
+    name = docker_api.create_volume(name=unique_name("dwt-sized"), labels=TEST_LABELS)["Name"]
+    try:
+        filler = make_container(
+            ["sh", "-c", f"head -c {ANON_BYTES} /dev/zero > /data/file"],
+            host_config={"binds": {name: {"bind": "/data", "mode": "rw"}}},
+        )
+        wait_until_exited(docker_api, filler["Id"])
+        docker_api.remove_container(filler["Id"])
+
+        # Hold the sizes request: the page is whole without it, the size says "measuring…".
+        held = []
+        sizes_url = re.compile(r"/volumes/sizes/")
+
+        def hold(route):
+            held.append(route)
+
+        page.route(sizes_url, hold)
+        page.goto(f"{portal.url}/volumes/?q={name}")
+        row = page.locator(f'[data-volume-row][data-volume-name="{name}"]')
+        cell = row.locator("[data-size-cell]")
+        expect(cell).to_have_text("measuring…")
+        deadline = time.monotonic() + 10
+        while not held and time.monotonic() < deadline:
+            page.wait_for_timeout(20)  # lets Playwright hand the held request over
+        assert len(held) == 1, "the list should ask for its sizes once"
+        held[0].continue_()
+        page.unroute(sizes_url)
+
+        expect(cell).not_to_contain_text("measuring…")
+        expect(cell).to_have_text(re.compile(r"^\d+(\.\d+)?\sKB$"))  # \s: a no-break space
+        assert int(cell.locator("[data-size]").get_attribute("data-size")) >= ANON_BYTES
+        shown = cell.inner_text()
+
+        # The remove confirmation says what will be lost the same way.
+        row.get_by_role("link", name="Remove").click()
+        expect(page.locator("[data-remove-size]")).to_contain_text(f"every file in it ({shown})")
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_api.remove_volume(name, force=True)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from audit.models import AuditEntry
+from dockerweb.gateway import disk_usage
 from dockerweb.gateway.types import EngineEvent
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name, wait_for
 from tests.pages import shown_messages, text
@@ -80,6 +81,16 @@ def row_of(response, name: str) -> str | None:
         re.S,
     )
     return match.group(0) if match else None
+
+
+def size_filled_in(sizes_fragment, name: str) -> int:
+    """The bytes the sizes fragment puts in place of `name`'s "measuring…"."""
+    match = re.search(
+        rf'<span id="volume-size-{re.escape(name)}" data-size="(-?\d+)"[^>]* hx-swap-oob="true">',
+        sizes_fragment.content.decode(),
+    )
+    assert match, f"no size for {name}"
+    return int(match.group(1))
 
 
 def field_errors(response, field: str) -> str:
@@ -201,8 +212,10 @@ def test_list_shows_size_users_and_labels_and_filters(
 
     row = row_of(page, name)
     assert row is not None
-    size = int(re.search(r'data-size="(-?\d+)"', row).group(1))
-    assert size >= FILE_BYTES
+    # The size comes after the page (tests/test_volume_sizes.py): the row holds its place.
+    assert f'<span id="volume-size-{name}" class="size-pending"' in row
+    disk_usage.forget()
+    assert size_filled_in(admin_client.get("/volumes/sizes/"), name) >= FILE_BYTES
     assert f'data-users="{user}"' in row
     assert f"{LABEL_KEY}={SESSION}" in row
     assert "data-anonymous" not in row
@@ -279,11 +292,12 @@ def test_prune_shows_the_unused_volume_then_reports_reclaimed_space(
 
     preview = admin_client.get("/volumes/prune/")
     assert preview.status_code == 200
-    listed = re.search(
-        rf'<tr data-volume-name="{name}">.*?data-size="(-?\d+)"', preview.content.decode()
-    )
-    assert listed and int(listed.group(1)) >= FILE_BYTES
-    total = int(re.search(r'data-prune-total="(\d+)"', preview.content.decode()).group(1))
+    listed = re.search(rf'<tr data-volume-name="{name}">.*?</tr>', preview.content.decode(), re.S)
+    assert listed and f'id="volume-size-{name}" class="size-pending"' in listed.group(0)
+    disk_usage.forget()
+    sizes = admin_client.get("/volumes/sizes/", {"unused": "1"})
+    assert size_filled_in(sizes, name) >= FILE_BYTES
+    total = int(re.search(r'data-size-total="(\d+)"', sizes.content.decode()).group(1))
     assert total >= FILE_BYTES
 
     response = admin_client.post("/volumes/prune/")

@@ -10,9 +10,9 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.records import record
-from dockerweb import gateway
+from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
-from dockerweb.htmx import is_partial
+from dockerweb.htmx import render_page_or_partial
 from volumes.forms import VolumeForm
 
 VIEW = "volumes.view_volume"
@@ -33,38 +33,61 @@ def _audit(request, action: str, name: str, *, error=None, detail="") -> None:
     )
 
 
+def _volumes(request) -> list[gateway.volumes.VolumeSummary]:
+    """The engine's volumes, sorted by name, from the live model (no engine call).
+    Raises EngineUnavailable."""
+    return engines.current().live().volumes()
+
+
+def search_text(volume: gateway.volumes.VolumeSummary) -> str:
+    labels = " ".join(f"{k}={v}" for k, v in volume.labels.items())
+    anonymous = " anonymous" if volume.anonymous else ""
+    return f"{volume.name} {volume.driver} {labels}{anonymous}".lower()
+
+
+def listed(request, query: str) -> list[gateway.volumes.VolumeSummary]:
+    """The volumes the list shows for `query` (the sizes fragment measures the same ones).
+
+    Raises GatewayError."""
+    volumes = _volumes(request)
+    needle = query.lower()
+    return [v for v in volumes if needle in search_text(v)] if needle else volumes
+
+
+# A row names this many of a volume's users; the rest are a link to the filtered list.
+USERS_SHOWN = 5
+
+
 @dataclass(frozen=True, slots=True)
 class VolumeRow:
     volume: gateway.volumes.VolumeSummary
-    size: int  # -1 when the engine doesn't know
     users: list[str]
+    user_count: int = 0
+
+    @property
+    def more_users(self) -> int:
+        return self.user_count - len(self.users)
 
     @property
     def search_text(self) -> str:
-        labels = " ".join(f"{k}={v}" for k, v in self.volume.labels.items())
-        anonymous = " anonymous" if self.volume.anonymous else ""
-        return f"{self.volume.name} {self.volume.driver} {labels}{anonymous}".lower()
+        return search_text(self.volume)
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def volume_list(request):
+    """The volumes, each size a "measuring…" placeholder: the sizes fragment fills them,
+    so the page never waits for the engine's disk-usage query."""
     query = request.GET.get("q", "").strip()
     try:
-        volumes = gateway.volumes.list_volumes()
-        users = gateway.volumes.volume_users()
-        sizes = gateway.volumes.volume_sizes()
-        rows = [VolumeRow(v, sizes.get(v.name, -1), users.get(v.name, [])) for v in volumes]
+        volumes = listed(request, query)
+        users = engines.current().live().usage_index("volume", limit=USERS_SHOWN)
+        rows = [VolumeRow(v, *users.get(v.name, ([], 0))) for v in volumes]
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         rows = []
-    if query:
-        needle = query.lower()
-        rows = [row for row in rows if needle in row.search_text]
     context = {"rows": rows, "query": query}
-    if is_partial(request):
-        return render(request, "volumes/_rows.html", context)
-    return render(request, "volumes/list.html", {**context})
+    return render_page_or_partial(request, "volumes/list.html", "volumes/_rows.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -92,6 +115,7 @@ def create(request):
                 _audit(
                     request, "volume.create", volume.name, detail=f"driver {volume.driver}{host}"
                 )
+                engines.current().refresh("volume", volume.name)
                 messages.success(request, f"Created {kind} {volume.name}.")
                 return redirect("volumes:list")
         else:
@@ -102,25 +126,27 @@ def create(request):
 @require_http_methods(["GET", "POST"])
 @permission_required(REMOVE, raise_exception=True)
 def remove(request, volume_name):
-    """GET: what will be lost and a box to type the name; POST: remove, refused while in use."""
+    """GET: what will be lost (its size fills in after) and a box to type the name;
+    POST: remove, refused while in use."""
     context = {"volume_name": volume_name}
     try:
         volume = gateway.volumes.inspect_volume(volume_name)
-        users = gateway.volumes.volume_users().get(volume_name, [])
-        size = gateway.volumes.volume_sizes().get(volume_name, -1)
+        users, user_count = engines.current().live().usage("volume", volume_name, limit=20)
+        users = [c.name for c in users]
     except gateway.NotFound:
         raise Http404(f"No volume {volume_name} on this engine.") from None
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         return render(request, "volumes/remove.html", context, status=503)
-    context.update({"volume": volume, "users": users, "size": size})
+    context.update({"volume": volume, "users": users, "user_count": user_count})
     if request.method == "GET":
         return render(request, "volumes/remove.html", context)
 
     if users:
+        more = f" and {user_count - len(users)} more" if user_count > len(users) else ""
         problem = (
-            f"{volume_name} is used by {', '.join(users)}. Remove "
-            f"{'that container' if len(users) == 1 else 'those containers'} first."
+            f"{volume_name} is used by {', '.join(users)}{more}. Remove "
+            f"{'that container' if user_count == 1 else 'those containers'} first."
         )
         _audit(request, "volume.remove", volume_name, error=problem)
         return render(request, "volumes/remove.html", {**context, "problem": problem}, status=409)
@@ -137,7 +163,11 @@ def remove(request, volume_name):
         _audit(request, "volume.remove", volume_name, error=exc)
         problem = f"The engine refused: {exc}"
         return render(request, "volumes/remove.html", {**context, "problem": problem}, status=409)
-    _audit(request, "volume.remove", volume.name, detail=f"size {size} bytes")
+    # What the confirmation showed, if it was measured: removing never waits for a query.
+    size = gateway.disk_usage.last_known(volume_name)
+    measured = "size not measured" if size is None else f"size {size} bytes"
+    _audit(request, "volume.remove", volume.name, detail=measured)
+    engines.current().refresh("volume", volume_name)
     messages.success(request, f"Removed volume {volume_name}.")
     return redirect("volumes:list")
 
@@ -145,7 +175,7 @@ def remove(request, volume_name):
 @require_http_methods(["GET", "POST"])
 @permission_required(REMOVE, raise_exception=True)
 def prune(request):
-    """GET: the unused volumes that will go and their size; POST: prune and report."""
+    """GET: the unused volumes that will go (their sizes fill in after); POST: prune, report."""
     if request.method == "POST":
         try:
             deleted, reclaimed = gateway.volumes.prune_volumes()
@@ -161,12 +191,9 @@ def prune(request):
         messages.success(request, summary)
         return redirect("volumes:list")
     try:
-        unused = gateway.volumes.prune_preview()
+        unused = gateway.volumes.prune_preview(_volumes(request))
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         unused = None
-    context = {
-        "unused": unused,
-        "total": sum(max(size, 0) for _, size in unused or ()),
-    }
+    context = {"unused": unused}
     return render(request, "volumes/prune.html", context)

@@ -4,7 +4,17 @@ Only this package imports `docker`. Callers get plain dataclasses and the errors
 `errors.py`; every public function's docstring names what it raises.
 """
 
-from . import containers, events, images, logs, networks, recreate, volume_files, volumes
+from . import (
+    containers,
+    disk_usage,
+    events,
+    images,
+    logs,
+    networks,
+    recreate,
+    volume_files,
+    volumes,
+)
 from .client import engine_address, reset
 from .errors import (
     Conflict,
@@ -23,6 +33,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "containers",
+    "disk_usage",
     "engine_address",
     "events",
     "images",

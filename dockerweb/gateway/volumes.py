@@ -6,9 +6,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import requests.exceptions
 from docker.utils import version_gte
 
-from .client import api, translate_errors
+from .client import api, engine_address, translate_errors
+from .errors import EngineUnavailable
 from .portal_helpers import is_listed_helper
 from .types import parse_engine_time
 
@@ -59,14 +61,25 @@ def inspect_volume(name: str) -> VolumeSummary:
         return _summary(api().inspect_volume(name))
 
 
-def volume_sizes() -> dict[str, int]:
+def volume_sizes(timeout: float | None = None) -> dict[str, int]:
     """Volume name → bytes used, from the engine's disk-usage data (-1 when unknown).
 
-    The engine walks every volume for this, so it costs more than a listing.
-    Raises EngineUnavailable.
+    The engine walks every volume for this (seconds on a big or busy engine), so pages never
+    call it: they go through disk_usage, which shares one query and keeps its answer.
+    `timeout`: seconds to wait for the answer (default: DOCKER_TIMEOUT).
+    Raises EngineUnavailable (also when no answer came within `timeout`), EngineError.
     """
     with translate_errors():
-        answer = api().df()
+        client = api()
+        timeout = client.timeout if timeout is None else timeout
+        try:
+            # docker-py's df() takes no timeout: the same request with one of its own.
+            response = client._get(client._url("/system/df"), timeout=timeout)
+        except requests.exceptions.Timeout as exc:
+            raise EngineUnavailable(
+                engine_address(), f"no answer to the disk-usage query within {timeout:g} s"
+            ) from exc
+        answer = client._result(response, True)
     sizes = {}
     for item in answer.get("Volumes") or ():
         usage = item.get("UsageData") or {}
@@ -160,18 +173,16 @@ def _prune_skips_named() -> bool:
         return version_gte(api().api_version, "1.42")
 
 
-def prune_preview() -> list[tuple[VolumeSummary, int]]:
-    """The volumes a prune would delete, with their sizes (-1 when unknown).
-
-    Unused local volumes (anonymous ones only on engines that skip named volumes).
-    Raises EngineUnavailable.
+def prune_preview(volumes: list[VolumeSummary]) -> list[VolumeSummary]:
+    """Those of `volumes` (the engine's, listed by the caller) a prune would delete: the
+    unused local ones (anonymous ones only on engines that skip named volumes). Their
+    sizes come apart (disk_usage). Raises EngineUnavailable.
     """
     users = volume_users()
-    sizes = volume_sizes()
     skips_named = _prune_skips_named()
     return [
-        (volume, sizes.get(volume.name, UNKNOWN_SIZE))
-        for volume in list_volumes()
+        volume
+        for volume in volumes
         if volume.name not in users
         and volume.driver == LOCAL_DRIVER
         and (volume.anonymous or not skips_named)

@@ -136,6 +136,26 @@ class LiveModel:
             users = [c for c in self._ordered("name") if test(c)]
         return (users[:limit] if limit is not None else users), len(users)
 
+    def usage_index(self, kind: str, *, limit: int) -> dict[str, tuple[list[str], int]]:
+        """Image id / volume name / network name → (the first `limit` user names by name,
+        how many users), from one walk over the containers."""
+        index: dict[str, tuple[list[str], int]] = {}
+        with self._lock:
+            containers = self._ordered("name")
+        for c in containers:
+            if kind == "image":
+                keys = (c.image_id,)
+            elif kind == "volume":
+                keys = c.volumes
+            else:
+                keys = tuple(e.network for e in c.endpoints)
+            for key in keys:
+                names, count = index.get(key, ([], 0))
+                if len(names) < limit:
+                    names.append(c.name)
+                index[key] = (names, count + 1)
+        return index
+
     def usage_counts(self, kind: str) -> dict[str, int]:
         """Image id / volume name / network name → how many containers use it."""
         counts: dict[str, int] = {}
