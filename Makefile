@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUFF := $(VENV)/bin/ruff
 
-.PHONY: run test lint bench format clean-venv venv test-tools
+.PHONY: run test test-fast test-busy lint bench format clean-venv venv test-tools
 
 # Serve the portal with Daphne (HTTP + websockets). It serves even without an engine:
 # the portal shows a banner while the engine is down.
@@ -27,12 +27,30 @@ run: venv
 test: venv test-tools lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The pure tests only: no engine, registry or browser (tests/conftest.py marks the others).
+# DOCKER_HOST points at nothing, so a test that needs the engine and escaped the marking
+# fails here rather than quietly using whatever engine is around.
+test-fast: venv
+	DOCKER_HOST=unix:///nonexistent/dockerweb-test-fast.sock \
+		$(PY) -m pytest -m "not engine and not browser" $(PYTEST_ARGS)
+
+# The whole suite on a busy engine: first FOREIGN containers that are nobody's (created,
+# never started; bench/foreign.py), then `make test`, then those containers removed again
+# whatever the tests said (Ctrl-C included). Foreign containers already there count.
+FOREIGN ?= 10000
+test-busy: venv
+	scripts/ensure-engine.sh
+	run=busy-$$$$; trap '$(PY) bench/foreign.py down --run $$run' EXIT; \
+		$(PY) bench/foreign.py up $(FOREIGN) --run $$run && $(MAKE) test
+
 lint: venv
 	$(RUFF) check .
 	$(RUFF) format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Every benchmark, then the busy-engine run at BENCH_FOREIGN (default 10000) foreign
+# containers, which takes minutes; BENCH_FOREIGN=0 leaves it out.
 bench: venv test-tools
 	scripts/ensure-engine.sh
 	$(PY) bench/run.py

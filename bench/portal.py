@@ -94,6 +94,8 @@ class Portal:
             },
             headers={"Referer": f"{self.url}/login/"},
             timeout=10,
+            # Not on to the page it redirects to: logging in costs no page a bench times.
+            allow_redirects=False,
         )
         response.raise_for_status()
         if "sessionid" not in http.cookies:
@@ -224,8 +226,10 @@ class Result:
     raw: str
     ratio: float | None
     goal: str
-    met: bool
+    met: bool | None  # None: a figure with no goal
     notes: list[str] = field(default_factory=list)
 
     def verdict(self) -> str:
+        if self.met is None:
+            return ""
         return "met" if self.met else "MISSED"

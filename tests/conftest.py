@@ -20,7 +20,67 @@ ADMIN_PASSWORD = "admin-test-password-1"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+# Markers are given here, from what a test uses, so `make test-fast` (`-m "not engine and not
+# browser"`) can't run a test that needs the engine just because its author forgot a marker.
+# A fixture counts with everything it depends on: `item.fixturenames` is the whole closure.
+ENGINE_FIXTURES = frozenset(
+    {
+        "docker_api",  # every engine fixture (test_image, make_container, portal...) needs it
+        "registry",
+        "private_registry",
+        "live_server",
+    }
+)
+BROWSER_FIXTURES = frozenset({"page", "context", "browser", "admin_page"})
+# Tests that reach the engine without one of those fixtures: a page rendered through the
+# test client (the sidebar lists containers), a view or gateway call, or the real portal
+# started with `start_portal`. A module name covers all its tests; `module::test` one test
+# (all its parameters). Found by running the rest against a socket that records every call.
+ENGINE_TESTS = frozenset(
+    {
+        "test_login_throttle",
+        "test_build_pull_reach::test_an_operator_cannot_build_from_a_base_image_the_engine_would_pull",
+        "test_build_pull_reach::test_an_operator_cannot_pull_from_the_hosts_own_addresses",
+        "test_build_pull_reach::test_the_run_form_cannot_pull_from_the_hosts_own_addresses_either",
+        "test_csp::test_errors_posts_and_static_files_carry_the_policy_too",
+        "test_csp::test_no_page_allows_inline_styles_the_admin_included",
+        "test_data_files::test_a_fresh_start_creates_the_data_private",
+        "test_data_files::test_an_older_world_readable_data_dir_is_tightened_on_start",
+        "test_gateway_containers::test_unknown_container_raises_not_found",
+        "test_host_access::test_a_volume_driver_off_the_allow_list_is_refused_before_the_engine_is_asked",
+        "test_host_access::test_the_create_volume_form_offers_the_engines_volume_drivers",
+        "test_images_browse::test_image_detail_by_id_of_an_unknown_image_is_404",
+        "test_images_browse::test_the_image_list_offers_the_hub_search_box",
+        "test_images_build::test_build_page_offers_dockerfile_text_or_an_uploaded_context",
+        "test_images_build::test_context_without_the_dockerfile_is_refused",
+        "test_images_build::test_corrupt_archive_is_refused",
+        "test_live_state::test_nothing_changed_since_render_means_no_resync",
+        "test_volumes::test_remove_of_a_missing_volume_is_404",
+    }
+)
+
+
+def _listed(item) -> bool:
+    module = item.module.__name__.rpartition(".")[2]
+    return module in ENGINE_TESTS or f"{module}::{item.originalname}" in ENGINE_TESTS
+
+
+def _mark_by_needs(item) -> None:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & BROWSER_FIXTURES and item.get_closest_marker("browser") is None:
+        item.add_marker(pytest.mark.browser)
+    needs_engine = (
+        fixtures & ENGINE_FIXTURES
+        or item.get_closest_marker("browser") is not None  # every browser test opens a portal
+        or _listed(item)
+    )
+    if needs_engine and item.get_closest_marker("engine") is None:
+        item.add_marker(pytest.mark.engine)
+
+
 def pytest_collection_modifyitems(items):
+    for item in items:
+        _mark_by_needs(item)
     # pytest-playwright leaves an event loop running, which breaks async tests after it:
     # browser tests go last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -1,6 +1,5 @@
 """The volume list, create, remove (typed name, refused while used) and prune, on the real engine."""
 
-import asyncio
 import contextlib
 import html
 import re
@@ -12,10 +11,8 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from dockerweb.gateway import disk_usage
-from dockerweb.gateway.types import EngineEvent
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name, wait_for
 from tests.pages import shown_messages, text
-from volumes.live import describe_volume_event
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in TEST_LABELS.items())
 SESSION_FILTER = {"label": [f"{LABEL_KEY}={SESSION}"]}
@@ -226,14 +223,12 @@ def test_list_shows_size_users_and_labels_and_filters(
     assert row_of(filtered, other) is None
 
 
-def test_volume_events_become_list_refresh_messages():
-    def event(action):
-        return EngineEvent(type="volume", action=action, id="v1", attributes={}, time_nano=0)
+def test_a_new_volume_reaches_the_live_model_from_the_engines_event(volumes):
+    from dockerweb import engines
 
-    created = asyncio.run(describe_volume_event(event("create")))
-    assert created == {"type": "volume", "action": "create", "name": "v1"}
-    assert asyncio.run(describe_volume_event(event("destroy")))["action"] == "destroy"
-    assert asyncio.run(describe_volume_event(event("mount"))) is None
+    model = engines.current().live()
+    name = volumes.make()
+    wait_for(lambda: model.volume(name) is not None, timeout=30, message="the volume's event")
 
 
 # -- remove -------------------------------------------------------------------------------
