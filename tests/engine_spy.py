@@ -85,6 +85,13 @@ def _api_path(url: str) -> str:
     return path
 
 
+def _gateway_clients() -> list:
+    """The docker clients of the gateway's connections (one per engine address)."""
+    with gateway_client._connections_lock:
+        connections = list(gateway_client._connections.values())
+    return [c._client for c in connections if c._client is not None]
+
+
 @contextlib.contextmanager
 def spying_on_the_engine():
     """Record every request the gateway's docker client sends while the block runs."""
@@ -93,7 +100,7 @@ def spying_on_the_engine():
 
     def send(self, prepared, **kwargs):
         response = original(self, prepared, **kwargs)
-        if self is gateway_client._client:
+        if self in _gateway_clients():
             raw = _api_path(prepared.url)
             answer = None
             if prepared.method == "POST" and raw in _CREATIONS and not kwargs.get("stream"):

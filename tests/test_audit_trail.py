@@ -25,6 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEntry
 from dockerweb.asgi import application
+from dockerweb.consumers import LiveStateConsumer
 from dockerweb.routing import websocket_urlpatterns
 from images.models import Registry
 from jobs.models import Job
@@ -528,10 +529,50 @@ def test_each_change_leaves_exactly_one_entry_naming_the_real_object(world, rout
 
 # -- websockets ----------------------------------------------------------------------------------
 
-# Consumer class → a case, for consumers that accept commands from the browser. None do today;
-# a consumer that starts to (a terminal, a "stop" button over the socket…) must appear here
-# with a case proving its commands leave exactly one entry each.
-WEBSOCKET_COMMANDS: dict[type, Callable] = {}
+# Consumer class → a case, for consumers that accept commands from the browser. A consumer
+# that starts to (a terminal, a "stop" button over the socket…) must appear here with a case
+# proving its commands leave exactly one entry each — or, if what it is sent changes nothing,
+# a case proving that.
+
+
+def _live_state_watch_changes_nothing(admin_client):
+    """The live socket's only message, `{"watch": [ids]}`, says which containers the page
+    shows: it joins their groups and changes nothing on the engine or in the trail."""
+    import asyncio
+
+    cookie = f"sessionid={admin_client.cookies['sessionid'].value}".encode()
+    before = AuditEntry.objects.count()
+
+    async def talk():
+        communicator = WebsocketCommunicator(
+            application,
+            "/ws/live/",
+            headers=[
+                (b"origin", b"http://localhost"),
+                (b"host", b"localhost"),
+                (b"cookie", cookie),
+            ],
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.send_json_to({"watch": ["0" * 64, "not-an-id", 5]})
+        await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+
+    asyncio.run(talk())
+    assert AuditEntry.objects.count() == before
+
+
+WEBSOCKET_COMMANDS: dict[type, Callable] = {LiveStateConsumer: _live_state_watch_changes_nothing}
+
+
+@pytest.mark.engine
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("consumer", list(WEBSOCKET_COMMANDS), ids=lambda c: c.__name__)
+def test_what_websocket_consumers_are_sent_is_audited_or_changes_nothing(consumer, admin_client):
+    WEBSOCKET_COMMANDS[consumer](admin_client)
+
+
 _RECEIVERS = ("receive", "receive_json", "websocket_receive")
 _CHANNELS_BASES = (AsyncWebsocketConsumer, AsyncJsonWebsocketConsumer)
 

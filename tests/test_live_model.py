@@ -185,11 +185,11 @@ def test_events_cost_one_call_per_container_and_a_burst_one_listing(monkeypatch,
     made = make_container(start=False)
     events = [EngineEvent("container", a, made["Id"], {}, 0) for a in ("create", "start", "die")]
     with engine.using():
-        engine.sync.apply(events)
+        engine.sync.apply_events(events)
     assert calls == {"list": 0, "one": 1}  # three events of one container: one call
     burst = [
         EngineEvent("container", "start", summary(n).id, {}, 0) for n in range(RELIST_ABOVE + 1)
     ]
     with engine.using():
-        engine.sync.apply(burst)
+        engine.sync.apply_events(burst)
     assert calls == {"list": 1, "one": 1}

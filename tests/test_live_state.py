@@ -9,7 +9,7 @@ from django.test import Client
 
 from dockerweb.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.engine]
 
 
 @sync_to_async

@@ -192,13 +192,13 @@ class ModelSync:
                 except queue.Empty:
                     break
             ended = any(event is _END for event in batch)
-            self.apply([event for event in batch if event is not _END])
+            self.apply_events([event for event in batch if event is not _END])
             if ended:
                 return  # the engine ended the stream: list again
 
     # --- applying events ----------------------------------------------------------------
 
-    def apply(self, events) -> None:
+    def apply_events(self, events) -> None:
         """Apply a batch of engine events, in order, with as few engine calls as it takes."""
         containers: dict[str, str] = {}  # id → its last action
         volumes: dict[str, str] = {}
