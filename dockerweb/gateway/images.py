@@ -11,7 +11,6 @@ from docker.utils import parse_repository_tag
 
 from .client import api, close_response, translate_errors
 from .errors import EngineError, NotFound
-from .portal_helpers import is_listed_helper
 from .types import parse_engine_time
 
 NONE_TAG = "<none>:<none>"
@@ -163,19 +162,6 @@ def inspect_image(reference: str) -> ImageDetail:
         ),
         raw=doc,
     )
-
-
-def containers_using_images() -> dict[str, list[str]]:
-    """Image id → names of the containers (running or not) made from it; one listing."""
-    with translate_errors():
-        items = api().containers(all=True)
-    usage: dict[str, list[str]] = {}
-    for item in items:
-        if is_listed_helper(item):
-            continue
-        name = (item.get("Names") or ["/?"])[0].lstrip("/")
-        usage.setdefault(item.get("ImageID", ""), []).append(name)
-    return usage
 
 
 def tag_image(source: str, repository: str, tag: str) -> None:

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dockerweb import gateway
+from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import render_page_or_partial
 from dockerweb.references import IMAGE_ID_RE, reference_problem
@@ -43,10 +43,10 @@ class ImageRow:
         return f"{name} {self.image.short_id}".lower()
 
 
-def image_rows(images, usage: dict[str, list[str]]) -> list[ImageRow]:
+def image_rows(images, usage: dict[str, int]) -> list[ImageRow]:
     rows = []
     for image in images:
-        count = len(usage.get(image.id, ()))
+        count = usage.get(image.id, 0)
         if image.dangling:
             rows.append(ImageRow(image, "<none>", "", count))
         for tag in sorted(image.tags):
@@ -60,8 +60,9 @@ def image_rows(images, usage: dict[str, list[str]]) -> list[ImageRow]:
 def image_list(request):
     query = request.GET.get("q", "").strip()
     try:
-        rows = image_rows(gateway.images.list_images(), gateway.images.containers_using_images())
-    except gateway.GatewayError as exc:
+        model = engines.current().live()
+        rows = image_rows(model.images(), model.usage_counts("image"))
+    except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         rows = []
     if query:
@@ -117,12 +118,39 @@ def inspect_or_404(request, reference: str):
         return None
 
 
-def containers_using(request, image_id: str) -> list[str]:
+# A page names this many of an image's containers; the rest are a link to the filtered list.
+USERS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Users:
+    """Who uses an image: the first names (by name) and how many in all."""
+
+    image_id: str
+    names: list[str]
+    total: int
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return self.total
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.names)
+
+
+def containers_using(request, image_id: str) -> Users:
     try:
-        return sorted(gateway.images.containers_using_images().get(image_id, ()))
-    except gateway.GatewayError as exc:
+        users, total = engines.current().live().usage("image", image_id, limit=USERS_SHOWN)
+    except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
-        return []
+        return Users(image_id, [], 0)
+    return Users(image_id, [c.name for c in users], total)
 
 
 def render_detail(request, reference: str, *, tag_form: TagForm | None = None, status=200):

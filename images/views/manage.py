@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.records import record
-from dockerweb import gateway
+from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
 from images.views import PUSH, REMOVE
 from images.views.browse import (
@@ -58,6 +58,7 @@ def tag(request, reference):
         form.add_error("new_reference", f"The engine refused the tag: {exc}")
         return render_detail(request, reference, tag_form=form, status=400)
     _audit(request, "image.tag", reference, image=image, detail=f"tagged as {new_reference}")
+    engines.current().refresh("image", "")  # the next page shows the result
     messages.success(request, f"Tagged {reference} as {new_reference}.")
     return redirect("images:detail", new_reference)
 
@@ -135,14 +136,16 @@ def remove(request, reference):
     deleted = [a["Deleted"] for a in answer if a.get("Deleted")]
     summary = _removal_summary(untagged, deleted, image)
     _audit(request, "image.remove", reference, image=image, detail=summary)
+    engines.current().refresh("image", "")  # the next page shows the result
     messages.success(request, summary)
     if image.id in deleted:
         return redirect("images:list")
     return redirect("images:detail", image.id)
 
 
-def _names(names: list[str]) -> str:
-    return ", ".join(names)
+def _names(users) -> str:
+    more = getattr(users, "more", 0)
+    return ", ".join(users) + (f" and {more} more" if more else "")
 
 
 def _removal_summary(untagged: list[str], deleted: list[str], image) -> str:
@@ -179,6 +182,7 @@ def prune(request):
         )
         removed = ", ".join(sorted(before & set(deleted)))
         _audit(request, "image.prune", "dangling images", detail=f"{summary} {removed}".strip())
+        engines.current().refresh("image", "")  # the next page shows the result
         messages.success(request, summary)
         return redirect("images:list")
     try:
