@@ -85,6 +85,13 @@ def _api_path(url: str) -> str:
     return path
 
 
+def _is_gateway_client(client) -> bool:
+    """One of the gateway's clients (one per engine connection), not a test's own."""
+    with gateway_client._connections_lock:
+        connections = list(gateway_client._connections.values())
+    return any(client is connection._client for connection in connections)
+
+
 @contextlib.contextmanager
 def spying_on_the_engine():
     """Record every request the gateway's docker client sends while the block runs."""
@@ -93,7 +100,7 @@ def spying_on_the_engine():
 
     def send(self, prepared, **kwargs):
         response = original(self, prepared, **kwargs)
-        if self is gateway_client._client:
+        if _is_gateway_client(self):
             raw = _api_path(prepared.url)
             answer = None
             if prepared.method == "POST" and raw in _CREATIONS and not kwargs.get("stream"):
