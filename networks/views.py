@@ -166,7 +166,8 @@ def _attachments(request, network, containers) -> list:
 
 def _render_detail(request, network_id, network, *, model=None, form=None, status=200):
     """The network's page; `network` None when the engine couldn't say."""
-    if model is None and network is not None:
+    # Asked once per request: a second ask while the engine is down would wait again.
+    if model is None and network is not None and not getattr(request, "engine_problem", None):
         model = _live(request)
     attachments, total = [], 0
     if network is not None and model is not None:
@@ -308,22 +309,22 @@ def remove(request, network_id):
             f"{network.name} is one of the engine's predefined networks (bridge, host, none): "
             "it can't be removed."
         )
-    elif total:
-        problem = _in_use(network, users, total)
     if request.method == "GET":
+        # What the model says; the removal itself goes by what the engine says then.
+        problem = problem or (_in_use(network, users, total) if total else "")
         return render(request, "networks/remove.html", {**context, "problem": problem})
+    if not problem:
+        try:
+            gateway.networks.remove_network(network.id)
+        except gateway.EngineUnavailable as exc:
+            report_engine_error(request, exc)
+            return render(request, "networks/remove.html", context, status=503)
+        except gateway.Conflict as exc:
+            problem = str(exc)  # in use: the gateway names the containers
+        except gateway.GatewayError as exc:
+            problem = f"The engine refused: {exc}"
     if problem:
         _audit(request, "network.remove", network, error=problem)
-        return render(request, "networks/remove.html", {**context, "problem": problem}, status=409)
-    try:
-        # The gateway asks the engine once more: the model may be a moment behind.
-        gateway.networks.remove_network(network.id)
-    except gateway.EngineUnavailable as exc:
-        report_engine_error(request, exc)
-        return render(request, "networks/remove.html", context, status=503)
-    except gateway.GatewayError as exc:
-        _audit(request, "network.remove", network, error=exc)
-        problem = f"The engine refused: {exc}"
         return render(request, "networks/remove.html", {**context, "problem": problem}, status=409)
     _audit(request, "network.remove", network, detail=f"removed {network.name}")
     engines.current().refresh("network", network.id)
