@@ -76,8 +76,32 @@ class CreateNetworkForm(forms.Form):
         return data
 
 
+# A shorter id prefix is more likely a typo than a container: it must be a name or full id.
+SHORT_ID = 12
+
+
+def find_container(model, reference: str):
+    """The container a user means by `reference` (a name, a full id or an id prefix of at
+    least SHORT_ID characters, as the pages show them), from the live model; None if none."""
+    found = model.find_container(reference)
+    if found is None or reference in (found.id, found.name) or len(reference) >= SHORT_ID:
+        return found
+    return None
+
+
+def endpoint_on(container, network):
+    """A container's endpoint (gateway Endpoint) on a network, or None if it isn't on it."""
+    for endpoint in container.endpoints:
+        # A container that never started has no endpoint id yet: only the network's name says.
+        if endpoint.network == network.name or (
+            endpoint.network_id and endpoint.network_id == network.id
+        ):
+            return endpoint
+    return None
+
+
 class ConnectForm(forms.Form):
-    container = forms.ChoiceField()
+    container = forms.CharField(label="Container", max_length=256, help_text="Name or id")
     aliases = forms.CharField(
         required=False, max_length=1000, help_text="Other names on this network, comma or space"
     )
@@ -85,12 +109,24 @@ class ConnectForm(forms.Form):
         label="Static IPv4 address", required=False, max_length=64, help_text="Optional"
     )
 
-    def __init__(self, *args, containers=(), subnets=(), **kwargs):
+    def __init__(self, *args, model=None, network=None, **kwargs):
+        """`model`: the engine's live model, to find the container in; `network`: the
+        network to connect to (its subnets bound a static address)."""
         super().__init__(*args, **kwargs)
-        self.fields["container"].choices = [("", "Choose a container")] + [
-            (c.id, c.name) for c in containers
-        ]
+        self.model = model
+        self.network = network
+        subnets = network.subnets if network is not None else ()
         self.subnets = [ipaddress.ip_network(s, strict=False) for s in subnets]
+
+    def clean_container(self):
+        """The container's summary from the live model."""
+        reference = self.cleaned_data["container"].strip()
+        container = find_container(self.model, reference) if reference else None
+        if container is None:
+            raise ValidationError(f"There is no container “{reference}” on this engine.")
+        if endpoint_on(container, self.network) is not None:
+            raise ValidationError(f"{container.name} is already connected to {self.network.name}.")
+        return container
 
     def clean_aliases(self):
         aliases = [a for a in re.split(r"[\s,]+", self.cleaned_data["aliases"]) if a]

@@ -1,21 +1,35 @@
-"""Networks: list, create, detail (connect/disconnect containers), remove. Changes are audited."""
+"""Networks: list, create, detail (connect/disconnect containers), remove. Changes are audited.
+
+Pages read the engine's live model: which containers are on a network comes from it (a
+count, and the first few by name), never from an engine listing, so a network with 10,000
+containers costs what one with three does. Actions refresh the model with what they changed,
+so the page they lead to already shows it.
+"""
+
+import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.records import record
-from dockerweb import gateway
+from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
-from dockerweb.htmx import is_partial
-from networks.forms import ConnectForm, CreateNetworkForm
+from dockerweb.htmx import render_page_or_partial
+from dockerweb.url_converters import ContainerRefConverter
+from networks.forms import ConnectForm, CreateNetworkForm, endpoint_on
 
 VIEW = "networks.view_network"
 CREATE = "networks.create_network"
 REMOVE = "networks.remove_network"
 CONNECT = "networks.connect_network"
+# A network's page names this many of its containers (each one engine call for its
+# aliases) and links to the containers list for the rest.
+ATTACHED_SHOWN = 20
 
 
 def _audit(request, action: str, network, *, error=None, detail="") -> None:
@@ -34,32 +48,50 @@ def _created(network_id: str, name: str):
     """The new network as the engine has it (its full id and name) for the trail; the id
     and the name asked for when the engine can no longer say."""
     try:
-        return gateway.networks.inspect_network(network_id)
+        return gateway.networks.network_record(network_id)
     except gateway.GatewayError:
         return gateway.networks.Network(
             id=network_id, name=name, driver="bridge", scope="", internal=False
         )
 
 
+def containers_on(network_name: str) -> str:
+    """The containers list filtered to one network."""
+    return reverse("containers:list") + "?" + urlencode({"network": network_name})
+
+
+def _live(request):
+    """The live model; None (with the banner) when the engine is down."""
+    try:
+        return engines.current().live()
+    except gateway.EngineUnavailable as exc:
+        report_engine_error(request, exc)
+        return None
+
+
 def _search_text(network) -> str:
     parts = [network.name, network.short_id, network.driver, network.scope, *network.subnets]
-    parts += network.container_names
     return " ".join(parts).lower()
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def network_list(request):
-    try:
-        networks = gateway.networks.list_networks()
-    except gateway.GatewayError as exc:
-        report_engine_error(request, exc)
-        networks = []
-    rows = [{"network": n, "search": _search_text(n)} for n in networks]
-    context = {"rows": rows}
-    if is_partial(request):
-        return render(request, "networks/_rows.html", context)
-    return render(request, "networks/list.html", {**context})
+    model = _live(request)
+    networks = model.networks() if model else []
+    counts = model.usage_counts("network") if model else {}
+    rows = [
+        {
+            "network": n,
+            "search": _search_text(n),
+            "containers": counts.get(n.name, 0),
+            "containers_url": containers_on(n.name),
+        }
+        for n in networks
+    ]
+    return render_page_or_partial(
+        request, "networks/list.html", "networks/_rows.html", {"rows": rows}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -92,16 +124,18 @@ def network_create(request):
                 if data["internal"]:
                     detail += ", internal"
                 _audit(request, "network.create", _created(network_id, name), detail=detail)
+                engines.current().refresh("network", network_id)
                 messages.success(request, f"Created network {name}.")
                 return redirect("networks:detail", network_id)
     context = {"form": form}
     return render(request, "networks/create.html", context, status=status)
 
 
-def _inspect_or_404(request, network_id):
-    """The network; None (with the banner) when the engine can't say."""
+def _record_or_404(request, network_id):
+    """The network's own record (one inspect); None (with the banner) when the engine
+    can't say."""
     try:
-        return gateway.networks.inspect_network(network_id)
+        return gateway.networks.network_record(network_id)
     except gateway.NotFound:
         raise Http404(f"No network {network_id} on this engine.") from None
     except gateway.GatewayError as exc:
@@ -109,25 +143,45 @@ def _inspect_or_404(request, network_id):
         return None
 
 
-def _connect_form(request, network, data=None):
+def _attachments(request, network, containers) -> list:
+    """The shown containers with their address and aliases on the network."""
     try:
-        containers = gateway.containers.list_containers()
+        aliases = gateway.networks.aliases_on(network.name, [c.id for c in containers])
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
-        containers = []
-    attached = {a.container_id for a in network.containers} if network else set()
-    candidates = [c for c in containers if c.id not in attached]
-    return ConnectForm(data, containers=candidates, subnets=network.subnets if network else ())
+        aliases = {}
+    attachments = []
+    for container in containers:
+        endpoint = endpoint_on(container, network)
+        attachments.append(
+            gateway.networks.Attachment(
+                container_id=container.id,
+                name=container.name,
+                ipv4_address=endpoint.ipv4_address if endpoint else "",
+                aliases=aliases.get(container.id, ()),
+            )
+        )
+    return attachments
 
 
-def _render_detail(request, network_id, *, network=None, form=None, status=200):
-    if network is None:
-        network = _inspect_or_404(request, network_id)
-    if form is None and network is not None and request.user.has_perm(CONNECT):
-        form = _connect_form(request, network)
+def _render_detail(request, network_id, network, *, model=None, form=None, status=200):
+    """The network's page; `network` None when the engine couldn't say."""
+    # Asked once per request: a second ask while the engine is down would wait again.
+    if model is None and network is not None and not getattr(request, "engine_problem", None):
+        model = _live(request)
+    attachments, total = [], 0
+    if network is not None and model is not None:
+        shown, total = model.usage("network", network.name, limit=ATTACHED_SHOWN)
+        attachments = _attachments(request, network, shown)
+        if form is None and request.user.has_perm(CONNECT):
+            form = ConnectForm(model=model, network=network)
     context = {
         "network": network,
         "network_id": network_id,
+        "attachments": attachments,
+        "attached_total": total,
+        "attached_more": total - len(attachments),
+        "containers_url": containers_on(network.name) if network else "",
         "connect_form": form,
     }
     return render(request, "networks/detail.html", context, status=status)
@@ -136,108 +190,143 @@ def _render_detail(request, network_id, *, network=None, form=None, status=200):
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def network_detail(request, network_id):
-    return _render_detail(request, network_id)
+    return _render_detail(request, network_id, _record_or_404(request, network_id))
 
 
 @require_POST
 @permission_required(CONNECT, raise_exception=True)
 def connect(request, network_id):
-    network = _inspect_or_404(request, network_id)
-    if network is None:
-        return _render_detail(request, network_id, status=503)
-    form = _connect_form(request, network, request.POST)
+    network = _record_or_404(request, network_id)
+    model = _live(request) if network is not None else None
+    if network is None or model is None:
+        return _render_detail(request, network_id, network, status=503)
+    form = ConnectForm(request.POST, model=model, network=network)
     if not form.is_valid():
-        return _render_detail(request, network_id, network=network, form=form, status=400)
+        return _render_detail(request, network_id, network, model=model, form=form, status=400)
     data = form.cleaned_data
-    container_id = data["container"]
-    container_name = dict(form.fields["container"].choices).get(container_id, container_id)
+    container = data["container"]
     try:
         gateway.networks.connect(
-            network.id, container_id, aliases=data["aliases"], ipv4_address=data["ipv4_address"]
+            network.id, container.id, aliases=data["aliases"], ipv4_address=data["ipv4_address"]
         )
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
-        return _render_detail(request, network_id, network=network, form=form, status=503)
+        return _render_detail(request, network_id, network, model=model, form=form, status=503)
     except gateway.GatewayError as exc:
-        _audit(request, "network.connect", network, error=f"{container_name}: {exc}")
-        form.add_error(None, f"The engine refused to connect {container_name}: {exc}")
-        return _render_detail(request, network_id, network=network, form=form, status=400)
-    detail = f"connected {container_name}"
+        _audit(request, "network.connect", network, error=f"{container.name}: {exc}")
+        form.add_error(None, f"The engine refused to connect {container.name}: {exc}")
+        return _render_detail(request, network_id, network, model=model, form=form, status=400)
+    detail = f"connected {container.name}"
     if data["aliases"]:
         detail += f" with aliases {', '.join(data['aliases'])}"
     if data["ipv4_address"]:
         detail += f" at {data['ipv4_address']}"
     _audit(request, "network.connect", network, detail=detail)
-    messages.success(request, f"Connected {container_name} to {network.name}.")
+    engines.current().refresh("container", container.id)
+    messages.success(request, f"Connected {container.name} to {network.name}.")
     return redirect("networks:detail", network.id)
+
+
+def _attached(network, reference: str):
+    """The Attachment of the container `reference` names on `network`, as the engine says
+    it now (the model may be a moment behind a connect made elsewhere); None if it isn't on it.
+
+    Raises EngineUnavailable, EngineError."""
+    if len(reference) > 256 or not re.fullmatch(ContainerRefConverter.regex, reference):
+        return None  # not a container reference: nothing to ask the engine
+    try:
+        container = gateway.containers.inspect_container(reference)
+    except gateway.NotFound:
+        return None
+    for place in container.networks:
+        if place.name == network.name:
+            return gateway.networks.Attachment(
+                container.id, container.name, place.ip_address, place.aliases
+            )
+    return None
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required(CONNECT, raise_exception=True)
 def disconnect(request, network_id):
     """GET: say what the container loses and ask; POST: disconnect."""
-    network = _inspect_or_404(request, network_id)
+    network = _record_or_404(request, network_id)
     if network is None:
-        return _render_detail(request, network_id, status=503)
-    container_id = request.POST.get("container", "") or request.GET.get("container", "")
-    attached = {a.container_id: a for a in network.containers}
-    if container_id not in attached:
+        return _render_detail(request, network_id, None, status=503)
+    reference = (request.POST.get("container", "") or request.GET.get("container", "")).strip()
+    try:
+        attachment = _attached(network, reference)
+    except gateway.GatewayError as exc:
+        report_engine_error(request, exc)
+        return _render_detail(request, network_id, network, status=503)
+    if attachment is None:
         messages.error(request, f"That container is not connected to {network.name}.")
         return redirect("networks:detail", network.id)
     if request.method == "GET":
-        context = {
-            "network": network,
-            "attachment": attached[container_id],
-        }
+        context = {"network": network, "attachment": attachment}
         return render(request, "networks/disconnect.html", context)
-    name = attached[container_id].name
+    name = attachment.name
     try:
-        gateway.networks.disconnect(network.id, container_id)
+        gateway.networks.disconnect(network.id, attachment.container_id)
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
-        return _render_detail(request, network_id, network=network, status=503)
+        return _render_detail(request, network_id, network, status=503)
     except gateway.GatewayError as exc:
         _audit(request, "network.disconnect", network, error=f"{name}: {exc}")
         messages.error(request, f"Could not disconnect {name}: {exc}")
         return redirect("networks:detail", network.id)
     _audit(request, "network.disconnect", network, detail=f"disconnected {name}")
+    engines.current().refresh("container", attachment.container_id)
     messages.success(request, f"Disconnected {name} from {network.name}.")
     return redirect("networks:detail", network.id)
+
+
+def _in_use(network, users, total) -> str:
+    named = ", ".join(c.name for c in users)
+    if total > len(users):
+        named += f" and {total - len(users)} more"
+    return f"{network.name} is in use by {named}. Disconnect or remove those containers first."
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required(REMOVE, raise_exception=True)
 def remove(request, network_id):
     """GET: say what will be lost and ask; POST: remove, refused while in use."""
-    network = _inspect_or_404(request, network_id)
+    network = _record_or_404(request, network_id)
+    model = _live(request) if network is not None else None
     context = {"network": network, "network_id": network_id}
-    if network is None:
-        return render(request, "networks/remove.html", context, status=503)
+    if network is None or model is None:
+        return render(request, "networks/remove.html", {**context, "network": None}, status=503)
+    users, total = model.usage("network", network.name, limit=ATTACHED_SHOWN)
+    context |= {
+        "users": users,
+        "users_more": total - len(users),
+        "containers_url": containers_on(network.name),
+    }
     problem = ""
     if network.predefined:
         problem = (
             f"{network.name} is one of the engine's predefined networks (bridge, host, none): "
             "it can't be removed."
         )
-    elif network.containers:
-        problem = (
-            f"{network.name} is in use by {', '.join(network.container_names)}. "
-            "Disconnect or remove those containers first."
-        )
     if request.method == "GET":
+        # What the model says; the removal itself goes by what the engine says then.
+        problem = problem or (_in_use(network, users, total) if total else "")
         return render(request, "networks/remove.html", {**context, "problem": problem})
+    if not problem:
+        try:
+            gateway.networks.remove_network(network.id)
+        except gateway.EngineUnavailable as exc:
+            report_engine_error(request, exc)
+            return render(request, "networks/remove.html", context, status=503)
+        except gateway.Conflict as exc:
+            problem = str(exc)  # in use: the gateway names the containers
+        except gateway.GatewayError as exc:
+            problem = f"The engine refused: {exc}"
     if problem:
         _audit(request, "network.remove", network, error=problem)
         return render(request, "networks/remove.html", {**context, "problem": problem}, status=409)
-    try:
-        gateway.networks.remove_network(network.id)
-    except gateway.EngineUnavailable as exc:
-        report_engine_error(request, exc)
-        return render(request, "networks/remove.html", context, status=503)
-    except gateway.GatewayError as exc:
-        _audit(request, "network.remove", network, error=exc)
-        problem = f"The engine refused: {exc}"
-        return render(request, "networks/remove.html", {**context, "problem": problem}, status=409)
     _audit(request, "network.remove", network, detail=f"removed {network.name}")
+    engines.current().refresh("network", network.id)
     messages.success(request, f"Removed network {network.name}.")
     return redirect("networks:list")

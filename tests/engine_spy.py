@@ -85,11 +85,11 @@ def _api_path(url: str) -> str:
     return path
 
 
-def _gateway_clients() -> list:
-    """The docker clients of the gateway's connections (one per engine address)."""
+def _is_gateway_client(client) -> bool:
+    """One of the gateway's clients (one per engine connection), not a test's own."""
     with gateway_client._connections_lock:
         connections = list(gateway_client._connections.values())
-    return [c._client for c in connections if c._client is not None]
+    return any(client is connection._client for connection in connections)
 
 
 @contextlib.contextmanager
@@ -100,7 +100,7 @@ def spying_on_the_engine():
 
     def send(self, prepared, **kwargs):
         response = original(self, prepared, **kwargs)
-        if self in _gateway_clients():
+        if _is_gateway_client(self):
             raw = _api_path(prepared.url)
             answer = None
             if prepared.method == "POST" and raw in _CREATIONS and not kwargs.get("stream"):

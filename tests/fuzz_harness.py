@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from audit.models import AuditEntry
+from dockerweb import engines
 from dockerweb.references import REFERENCE_RE, reference_problem
 from dockerweb.url_converters import (
     ContainerRefConverter,
@@ -22,6 +23,7 @@ from dockerweb.url_converters import (
 )
 from images.models import Registry
 from jobs.models import Job
+from networks.forms import find_container
 from tests import engine as eng
 from tests import fuzz_corpus as fz
 from tests.fuzz_targets import OUR_CONTAINER, OUR_CONTAINER_SHORT, Ours, Request, path_piece
@@ -107,6 +109,8 @@ class Fuzz:
             name = data["name"].strip()
             if name and self._volume_elsewhere(name):
                 return None
+        if request.target == "connect" and self._foreign_container(data.get("container", "")):
+            return None
         if "volumes" in data:
             data["volumes"] = "\n".join(
                 line for line in data["volumes"].splitlines() if not self._foreign_mount(line)
@@ -119,6 +123,15 @@ class Fuzz:
         with contextlib.suppress(docker.errors.APIError):
             return self.docker.inspect_volume(name)["Name"] not in self.ours.volumes
         return False
+
+    def _foreign_container(self, reference) -> bool:
+        """Another run's container, as the connect form finds it (in the live model, by
+        name, id or id prefix): connecting it would change it."""
+        reference = str(reference).strip()
+        if not reference:
+            return False
+        found = find_container(engines.current().live(), reference)
+        return found is not None and found.id not in self.ours.containers
 
     def _foreign_mount(self, line: str) -> bool:
         name = line.strip().split(":", 1)[0]

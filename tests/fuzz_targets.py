@@ -270,7 +270,9 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
                 Form(
                     {"container": st.just(OUR_CONTAINER), "aliases": name | st.just("")},
                     {
-                        "container": fz.field(st.just(OUR_CONTAINER_SHORT)),
+                        "container": fz.field(
+                            st.sampled_from([OUR_CONTAINER_SHORT, "0" * 64]), fz.marked_name()
+                        ),
                         "aliases": text,
                         "ipv4_address": fz.field(st.sampled_from(fz.GATEWAYS)),
                     },

@@ -4,6 +4,8 @@ import html
 import ipaddress
 import re
 import secrets
+import threading
+from urllib.parse import quote
 
 import docker.errors
 import pytest
@@ -11,7 +13,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from audit.models import AuditEntry
+from dockerweb import engines, gateway
+from networks.views import ATTACHED_SHOWN
 from tests.engine import LABEL_KEY, SESSION, unique_name, wait_for
+from tests.engine_spy import spying_on_the_engine
 from tests.pages import text
 
 LABEL_LINE = f"{LABEL_KEY}={SESSION}"
@@ -56,8 +61,33 @@ def create_through_form(client, docker_api, networks, **extra) -> tuple[str, ipa
     pytest.fail("no free 10.x.y.0/24 found")
 
 
-def connect(client, network_id, container_id, **fields):
-    return client.post(f"/networks/{network_id}/connect/", {"container": container_id, **fields})
+def connect(client, network_id, container, **fields):
+    """Post the Connect form; `container` is what a user types: a name or an id."""
+    return client.post(f"/networks/{network_id}/connect/", {"container": container, **fields})
+
+
+def on_network(make_container, network_name, count=1):
+    """`count` labelled containers created on the network and never started; their names."""
+    return [
+        make_container(start=False, host_config={"network_mode": network_name})
+        for _ in range(count)
+    ]
+
+
+def network_row(page: str, name: str) -> str:
+    row = re.search(rf'<tr data-network-row[^>]*data-network-name="{name}".*?</tr>', page, re.S)
+    assert row, f"{name} is listed"
+    return row.group(0)
+
+
+def field_errors(response, field: str) -> str:
+    found = re.search(rf'data-field-errors="{field}">(.*?)</ul>', response.content.decode(), re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def engine_calls(spy, mark) -> list[str]:
+    """The engine requests this thread (the test client's requests) sent since `mark`."""
+    return [f"{r.method} {r.path}" for r in spy.since(mark, thread=threading.current_thread().name)]
 
 
 def test_create_form_makes_bridge_network_with_subnet_gateway_and_labels(
@@ -166,9 +196,8 @@ def test_removal_while_in_use_is_refused_naming_the_container(
     admin_client, docker_api, networks, make_container
 ):
     name, _ = create_through_form(admin_client, docker_api, networks)
-    user = make_container(start=False)
+    (user,) = on_network(make_container, name)
     user_name = user["Name"].lstrip("/")
-    docker_api.connect_container_to_network(user["Id"], name)
 
     page = admin_client.get(f"/networks/{name}/remove/")
     assert f"in use by {user_name}" in text(page)
@@ -179,6 +208,20 @@ def test_removal_while_in_use_is_refused_naming_the_container(
     assert docker_api.inspect_network(name)["Name"] == name
     entry = AuditEntry.objects.get(action="network.remove")
     assert entry.outcome == "failed" and user_name in entry.detail
+
+
+def test_gateway_refuses_removing_a_network_a_stopped_container_is_on(
+    admin_client, docker_api, networks, make_container
+):
+    """The engine itself would remove it (no running endpoint) and strand the container:
+    the gateway asks the engine who is on it first, whatever the live model says."""
+    name, _ = create_through_form(admin_client, docker_api, networks)
+    (user,) = on_network(make_container, name)
+
+    with pytest.raises(gateway.Conflict, match=re.escape(user["Name"].lstrip("/"))):
+        gateway.networks.remove_network(name)
+
+    assert docker_api.inspect_network(name)["Name"] == name
 
 
 @pytest.mark.parametrize(
@@ -218,17 +261,119 @@ def test_predefined_network_removal_is_refused(admin_client, docker_api, predefi
     assert docker_api.inspect_network(predefined)["Name"] == predefined
 
 
-def test_list_shows_attached_containers(admin_client, docker_api, networks, make_container):
+def test_list_counts_attached_containers_from_the_model_without_an_engine_listing(
+    admin_client, docker_api, networks, make_container, monkeypatch
+):
     name, _ = create_through_form(admin_client, docker_api, networks)
-    container = make_container()
-    docker_api.connect_container_to_network(container["Id"], name)
+    users = on_network(make_container, name, count=3)
+    engines.current().live()  # the model's own listing is done by its thread, not the page's
+    page_thread, listed = threading.current_thread(), []
+    for module, function in (
+        (gateway.containers, "list_containers"),
+        (gateway.networks, "list_network_records"),
+    ):
+        original = getattr(module, function)
 
-    row = re.search(
-        rf'<tr data-network-row[^>]*data-network-name="{name}".*?</tr>',
-        admin_client.get("/networks/").content.decode(),
-        re.S,
+        def spy(*args, _original=original, _name=function, **kwargs):
+            if threading.current_thread() is page_thread:
+                listed.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, function, spy)
+
+    with spying_on_the_engine() as engine_spy:
+        mark = engine_spy.mark()
+        page = admin_client.get("/networks/")
+        partial = admin_client.get("/networks/", HTTP_HX_REQUEST="true")
+        calls = engine_calls(engine_spy, mark)
+
+    assert page.status_code == 200
+    row = network_row(page.content.decode(), name)
+    assert 'data-containers="3"' in row
+    link = re.search(r'<a href="([^"]+)">3 containers</a>', row)
+    assert link and html.unescape(link.group(1)) == f"/containers/?network={quote(name)}"
+    assert not any(u["Name"].lstrip("/") in row for u in users), "no names: a count"
+    # The live update fetches the rows alone; caches must tell it from the page.
+    assert partial.content.decode().lstrip().startswith('<tbody id="network-rows">')
+    assert 'data-containers="3"' in network_row(partial.content.decode(), name)
+    assert "HX-Request" in partial["Vary"] and "HX-Request" in page["Vary"]
+    assert listed == [], listed
+    assert calls == [], calls
+
+
+def test_detail_shows_the_first_attached_by_name_and_links_to_all(
+    admin_client, docker_api, networks, make_container
+):
+    name, _ = create_through_form(admin_client, docker_api, networks)
+    total = ATTACHED_SHOWN + 5
+    made = on_network(make_container, name, count=total)
+    by_name = sorted(c["Name"].lstrip("/") for c in made)
+    engines.current().live()
+
+    with spying_on_the_engine() as engine_spy:
+        mark = engine_spy.mark()
+        page = admin_client.get(f"/networks/{name}/").content.decode()
+        calls = engine_calls(engine_spy, mark)
+
+    assert re.findall(r'data-attached-name="([^"]+)"', page) == by_name[:ATTACHED_SHOWN]
+    assert len(re.findall(r">Disconnect</a>", page)) == ATTACHED_SHOWN
+    assert f'data-attached-total="{total}"' in page
+    more = re.search(r'data-attached-more="(\d+)">.*?<a href="([^"]+)">([^<]+)</a>', page, re.S)
+    assert more and more.group(1) == "5"
+    assert f"show all {total} containers" in more.group(3)
+    url = html.unescape(more.group(2))
+    assert url == f"/containers/?network={quote(name)}"
+    # The page asks the engine for the network and each shown container's aliases, no more.
+    shown_ids = {c["Id"] for c in made if c["Name"].lstrip("/") in by_name[:ATTACHED_SHOWN]}
+    assert sorted(calls) == sorted(
+        [f"GET /networks/{name}", *(f"GET /containers/{i}/json" for i in shown_ids)]
+    ), calls
+
+    listed = admin_client.get(url).content.decode()
+    rows = re.search(r'<tbody id="container-rows">(.*?)</tbody>', listed, re.S).group(1)
+    assert set(re.findall(r'data-container-id="([0-9a-f]{64})"', rows)) == {c["Id"] for c in made}
+
+
+def test_connect_form_takes_a_container_name_and_says_when_there_is_none(
+    admin_client, docker_api, networks, make_container
+):
+    name, _ = create_through_form(admin_client, docker_api, networks)
+    container = make_container(start=False)
+    container_name = container["Name"].lstrip("/")
+
+    page = admin_client.get(f"/networks/{name}/").content.decode()
+    assert '<label for="id_container">Container</label>' in page
+    assert re.search(r'<input type="text" name="container"[^>]*id="id_container"', page)
+    assert '<select name="container"' not in page
+
+    missing = unique_name("no-such")
+    with spying_on_the_engine() as engine_spy:
+        mark = engine_spy.mark()
+        response = connect(admin_client, name, missing)
+        calls = engine_calls(engine_spy, mark)
+    assert response.status_code == 400
+    assert f"There is no container “{missing}” on this engine." in field_errors(
+        response, "container"
     )
-    assert row and container["Name"].lstrip("/") in row.group(0)
+    assert not [c for c in calls if not c.startswith("GET ")], calls
+    # A short id prefix could mean anything: it must be the short id at least.
+    response = connect(admin_client, name, container["Id"][:4])
+    assert response.status_code == 400 and "There is no container" in field_errors(
+        response, "container"
+    )
+
+    response = connect(admin_client, name, container_name)
+    assert response.status_code == 302, text(response)
+    assert name in docker_api.inspect_container(container["Id"])["NetworkSettings"]["Networks"]
+    entry = AuditEntry.objects.get(action="network.connect")
+    assert entry.outcome == "ok" and f"connected {container_name}" in entry.detail
+    # A stopped container's connect has no engine event: the action updated the model.
+    detail = admin_client.get(f"/networks/{name}/").content.decode()
+    assert re.findall(r'data-attached-name="([^"]+)"', detail) == [container_name]
+
+    again = connect(admin_client, name, container["Id"][:12])
+    assert again.status_code == 400
+    assert f"{container_name} is already connected to {name}." in field_errors(again, "container")
 
 
 def test_viewer_can_list_but_not_create_remove_connect(

@@ -1,6 +1,12 @@
-"""Networks: listing, inspecting, creating, removing, connecting and disconnecting containers."""
+"""Networks: listing, inspecting, creating, removing, connecting and disconnecting containers.
 
-from dataclasses import dataclass, field, replace
+Which containers are on a network is the live model's to say (from the container listing);
+here only what the engine must be asked: a network's own record, the aliases of the few
+attached containers a page shows, and, before a removal, the network's users.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import docker.errors
 from docker.types import IPAMConfig, IPAMPool
@@ -10,8 +16,8 @@ from .errors import Conflict, EngineError
 
 # The engine's own networks: they can't be removed.
 PREDEFINED = ("bridge", "host", "none")
-# A network's page looks up aliases for at most this many attached containers.
-_ALIAS_LOOKUPS = 100
+# A refused removal names at most this many of the network's users.
+_USERS_NAMED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +44,6 @@ class Network:
     subnets: tuple[str, ...] = ()
     gateways: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
-    containers: tuple[Attachment, ...] = ()
 
     @property
     def short_id(self) -> str:
@@ -48,10 +53,6 @@ class Network:
     def predefined(self) -> bool:
         return self.name in PREDEFINED
 
-    @property
-    def container_names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.containers)
-
 
 def _ipam(item: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     configs = ((item.get("IPAM") or {}).get("Config")) or []
@@ -60,7 +61,7 @@ def _ipam(item: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return subnets, gateways
 
 
-def _network(item: dict, containers: tuple[Attachment, ...]) -> Network:
+def _network(item: dict) -> Network:
     subnets, gateways = _ipam(item)
     return Network(
         id=item["Id"],
@@ -71,47 +72,7 @@ def _network(item: dict, containers: tuple[Attachment, ...]) -> Network:
         subnets=subnets,
         gateways=gateways,
         labels=dict(item.get("Labels") or {}),
-        containers=containers,
     )
-
-
-def _attachments_by_network() -> dict[str, list[Attachment]]:
-    """Network id (or "name:<name>") → attachments, from one container listing (running or not)."""
-    found: dict[str, list[Attachment]] = {}
-    for item in api().containers(all=True):
-        name = (item.get("Names") or ["/"])[0].lstrip("/")
-        networks = ((item.get("NetworkSettings") or {}).get("Networks")) or {}
-        for network_name, settings in networks.items():
-            # A container that never started has no endpoint yet (no NetworkID): match by name.
-            key = settings.get("NetworkID") or f"name:{network_name}"
-            found.setdefault(key, []).append(
-                Attachment(
-                    container_id=item["Id"],
-                    name=name,
-                    ipv4_address=settings.get("IPAddress") or "",
-                    aliases=tuple(settings.get("Aliases") or ()),
-                )
-            )
-    return found
-
-
-def _attached_to(item: dict, found: dict[str, list[Attachment]]) -> list[Attachment]:
-    return found.get(item["Id"], []) + found.get(f"name:{item.get('Name', '')}", [])
-
-
-def list_networks() -> list[Network]:
-    """Every network, by name, with the containers attached to each.
-
-    Raises EngineUnavailable, EngineError.
-    """
-    with translate_errors():
-        items = api().networks()
-        attached = _attachments_by_network()
-    networks = [
-        _network(item, tuple(sorted(_attached_to(item, attached), key=lambda a: a.name)))
-        for item in items
-    ]
-    return sorted(networks, key=lambda n: n.name)
 
 
 def list_network_records() -> list[Network]:
@@ -119,39 +80,49 @@ def list_network_records() -> list[Network]:
     container listing); one GET /networks. Raises EngineUnavailable, EngineError."""
     with translate_errors():
         items = api().networks()
-    return sorted((_network(item, ()) for item in items), key=lambda n: n.name)
+    return sorted((_network(item) for item in items), key=lambda n: n.name)
 
 
 def network_record(network: str) -> Network:
-    """One network by id or name, without its containers. Raises NotFound, EngineUnavailable."""
+    """One network by id, id prefix or name. Raises NotFound, EngineUnavailable."""
     with translate_errors():
-        return _network(api().inspect_network(network), ())
+        return _network(api().inspect_network(network))
 
 
-def inspect_network(network: str) -> Network:
-    """One network by id or name, with its attached containers (running ones, per the engine,
-    and stopped ones from the container listing).
+def aliases_on(network: str, container_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Container id → its aliases on the network named `network`. The container listing
+    leaves aliases out, so this is one inspect per container: callers pass the few they
+    show. A container gone meanwhile is left out.
 
-    Raises NotFound, EngineUnavailable, EngineError.
+    Raises EngineUnavailable, EngineError.
     """
+    found: dict[str, tuple[str, ...]] = {}
     with translate_errors():
-        item = api().inspect_network(network)
-        attached = {a.container_id: a for a in _attached_to(item, _attachments_by_network())}
-    for container_id, info in (item.get("Containers") or {}).items():
-        if container_id not in attached:
-            address = (info.get("IPv4Address") or "").split("/", 1)[0]
-            attached[container_id] = Attachment(container_id, info.get("Name", ""), address)
-    with translate_errors():
-        # The listings leave aliases out; each attached container's inspect has them.
-        for container_id, attachment in list(attached.items())[:_ALIAS_LOOKUPS]:
+        for container_id in container_ids:
             try:
                 doc = api().inspect_container(container_id)
             except docker.errors.NotFound:
                 continue
-            settings = (doc.get("NetworkSettings") or {}).get("Networks") or {}
-            aliases = (settings.get(item.get("Name", "")) or {}).get("Aliases") or ()
-            attached[container_id] = replace(attachment, aliases=tuple(aliases))
-    return _network(item, tuple(sorted(attached.values(), key=lambda a: a.name)))
+            settings = ((doc.get("NetworkSettings") or {}).get("Networks") or {}).get(network)
+            aliases = (settings or {}).get("Aliases") or ()
+            # The engine adds the short id itself: not an alias anyone chose.
+            found[container_id] = tuple(a for a in aliases if not doc["Id"].startswith(a))
+    return found
+
+
+def _users(current: Network) -> list[str]:
+    """Names of the containers on a network, running or not, from a listing the engine
+    filters by the network's name (a container that never started has no endpoint, so
+    only its name ties it to the network)."""
+    with translate_errors():
+        items = api().containers(all=True, filters={"network": [current.name]})
+    names = []
+    for item in items:
+        settings = ((item.get("NetworkSettings") or {}).get("Networks")) or {}
+        # The filter also matches networks whose id starts with this name: keep ours only.
+        if current.name in settings:
+            names.append((item.get("Names") or ["/"])[0].lstrip("/"))
+    return sorted(names)
 
 
 def create_network(
@@ -185,15 +156,20 @@ def create_network(
 
 
 def remove_network(network: str) -> None:
-    """Remove a network, refused while containers are attached.
+    """Remove a network, refused while containers are attached: the engine itself only
+    refuses while running ones are, and a stopped one left behind could not start again.
 
     Raises Conflict naming the attached containers (checked first; the engine's own 403
     "has active endpoints" becomes Conflict too), NotFound, EngineUnavailable, EngineError.
     """
-    current = inspect_network(network)
-    if current.containers:
+    current = network_record(network)
+    users = _users(current)
+    if users:
+        named = ", ".join(users[:_USERS_NAMED])
+        if len(users) > _USERS_NAMED:
+            named += f" and {len(users) - _USERS_NAMED} more"
         raise Conflict(
-            f"Network {current.name} is in use by {', '.join(current.container_names)}: "
+            f"Network {current.name} is in use by {named}: "
             "disconnect or remove those containers first."
         )
     try:
