@@ -3,8 +3,7 @@ import shlex
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers import parsing
-from dockerweb import gateway
+from dockerweb import gateway, parsing
 from dockerweb.gateway.types import RunSpec
 from dockerweb.references import reference_problem
 

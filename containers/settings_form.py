@@ -7,11 +7,11 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers.parsing import OBJECT_NAME_RE, parse_env, parse_labels, parse_ports, parse_volumes
 from containers.permissions import SEE_ENV
 from dockerweb.gateway.errors import InvalidRequest
 from dockerweb.gateway.recreate import SettingsChange, parse_memory
 from dockerweb.gateway.types import PORTAL_LABEL_PREFIX, PortSpec, VolumeSpec
+from dockerweb.parsing import OBJECT_NAME_RE, parse_env, parse_labels, parse_ports, parse_volumes
 
 RESTART_CHOICES = [
     ("no", "No (never restart)"),

@@ -6,8 +6,8 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from containers.parsing import ENV_KEY_RE, parse_key_values
 from dockerweb import gateway
+from dockerweb.parsing import ENV_KEY_RE, parse_key_values
 from dockerweb.references import IMAGE_ID_RE, REFERENCE_RE, reference_problem
 from images import build_context, image_reach
 from images.build_context import BuildContext, ContextProblem, MissingDockerfile

@@ -6,7 +6,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers.parsing import OBJECT_NAME_RE, parse_labels
+from dockerweb.parsing import OBJECT_NAME_RE, parse_labels
 
 ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from containers import parsing
+from dockerweb import parsing
 from dockerweb.gateway.types import PortSpec, VolumeSpec
 from dockerweb.references import reference_problem
 

@@ -5,11 +5,11 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from containers.parsing import OBJECT_NAME_RE, parse_key_values, parse_labels
 from dockerweb import gateway
 from dockerweb.gateway.volumes import LOCAL_DRIVER
 from dockerweb.host_access.binds import check_bind_source
 from dockerweb.host_access.config import is_bind_style
+from dockerweb.parsing import OBJECT_NAME_RE, parse_key_values, parse_labels
 
 OPTION_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 BIND_REFUSED = (
