@@ -63,6 +63,10 @@ def test_container_started_with_cli_appears_and_disappears_live(admin_page, port
     page.goto(f"{portal.url}/containers/")
     wait_live(page)
     name = eng.unique_name()
+    # The sidebar shows a window of the engine's containers by name: filtered by the new
+    # name, the window is where it must appear (the table shows the newest first anyway).
+    page.get_by_role("searchbox", name="Filter containers").fill(name)
+    expect(page.locator("#sidebar-list [data-empty]")).to_be_visible()
     created = docker_api.create_container(
         eng.TEST_IMAGE, command=list(STOPPABLE), name=name, labels=eng.TEST_LABELS
     )

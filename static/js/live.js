@@ -65,7 +65,7 @@
 
   // Fetch the windows again (debounced: a burst of events costs one fetch per window).
   let refetchTimer = null;
-  function refetchSoon(delay = 250) {
+  function refetchSoon(delay = 100) {
     if (refetchTimer) return;
     refetchTimer = setTimeout(() => {
       refetchTimer = null;
