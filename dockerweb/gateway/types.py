@@ -69,7 +69,9 @@ class ContainerSummary:
     command: str
     created: datetime
     state: str  # created, running, paused, restarting, removing, exited, dead
-    status: str  # the engine's human text: "Up 3 minutes", "Exited (0) 2 hours ago"
+    # The engine's human text: "Up 3 minutes", "Exited (0) 2 hours ago". Not compared: the
+    # same state listed a second later reads differently, and that is no change.
+    status: str = field(compare=False)
     ports: tuple[PublishedPort, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     image_id: str = ""

@@ -41,14 +41,17 @@ def engine_payload(engine) -> dict:
 
 def container_payload(change) -> dict:
     summary = change.obj
+    payload = {"type": "container", "id": change.key, "action": change.action}
+    if change.cause is not None:
+        # The engine event behind it (start, die…) and when it happened: what pages and the
+        # latency bench tell apart. Several events of one container in a batch make one change.
+        payload["event"], payload["time_nano"] = change.cause
     if summary is None:
-        return {"type": "container", "id": change.key, "action": "removed", "removed": True}
+        return {**payload, "removed": True}
     return {
-        "type": "container",
-        "id": summary.id,
+        **payload,
         "name": summary.name,
         "state": summary.state,
-        "action": change.action,
         "sidebar": container_html.sidebar_item(summary),
         "row": container_html.table_row(summary),
     }

@@ -32,6 +32,8 @@ class Change:
     action: str  # engine: up or down
     obj: Any = None  # the new summary (None when removed); engine: why it is down
     version: int = 0
+    # The engine event that led to it: (action, time in ns on the engine's clock), if any.
+    cause: tuple[str, int] | None = None
 
 
 Listener = Callable[[Change], None]
@@ -202,11 +204,11 @@ class LiveModel:
             self.synced = False
             self._emit(Change("", "", "reset"))
 
-    def put_container(self, summary: ContainerSummary) -> None:
-        self._put("container", self._containers, summary.id, summary)
+    def put_container(self, summary: ContainerSummary, cause=None) -> None:
+        self._put("container", self._containers, summary.id, summary, cause)
 
-    def drop_container(self, container_id: str) -> None:
-        self._drop("container", self._containers, container_id)
+    def drop_container(self, container_id: str, cause=None) -> None:
+        self._drop("container", self._containers, container_id, cause)
 
     def replace_images(self, images) -> None:
         with self._lock:
@@ -238,18 +240,21 @@ class LiveModel:
         if network is not None:
             self._drop("network", self._networks, network.id)
 
-    def _put(self, kind: str, table: dict, key: str, obj) -> None:
+    def _put(self, kind: str, table: dict, key: str, obj, cause=None) -> None:
         with self._lock:
             old = table.get(key)
+            table[key] = obj  # the newest, even when nothing shown differs (status texts)
             if old == obj:
+                if kind == "container":
+                    self._sorted.clear()  # they hold the summaries themselves
                 return
-            table[key] = obj
-            self._emit(Change(kind, key, "changed" if old is not None else "added", obj))
+            action = "changed" if old is not None else "added"
+            self._emit(Change(kind, key, action, obj, cause=cause))
 
-    def _drop(self, kind: str, table: dict, key: str) -> None:
+    def _drop(self, kind: str, table: dict, key: str, cause=None) -> None:
         with self._lock:
             if table.pop(key, None) is not None:
-                self._emit(Change(kind, key, "removed"))
+                self._emit(Change(kind, key, "removed", cause=cause))
 
     def engine_status(self, up: bool, reason: str = "") -> None:
         """Tell listeners the engine came back (`up`) or went away, and why."""
@@ -280,7 +285,9 @@ class LiveModel:
         if change.kind in ("container", ""):
             self._sorted.clear()
             self._counts = None
-        change = Change(change.kind, change.key, change.action, change.obj, self.version)
+        change = Change(
+            change.kind, change.key, change.action, change.obj, self.version, change.cause
+        )
         for listener in list(self._listeners):
             try:
                 listener(change)

@@ -20,6 +20,8 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from dockerweb import gateway
 
@@ -42,6 +44,8 @@ _QUIET_CONTAINER_ACTIONS = {
     "extract-to-dir",
     "commit",
 }
+# Container events that say the container's new state by themselves.
+_STATE_OF_ACTION = {"start": "running", "die": "exited", "pause": "paused", "unpause": "running"}
 _IMAGE_ACTIONS = {"pull", "tag", "untag", "delete", "import", "load", "build"}
 # Changed containers are fetched by id, this many per call (the engine filters by a list of
 # ids and serialises only those)...
@@ -68,6 +72,8 @@ class ModelSync:
         self._stopping = threading.Event()
         self._wake = threading.Event()  # cut a retry's backoff short
         self._attempted = threading.Event()  # set after each attempt to list, up or down
+        # Container id → time (ns) of the latest state event applied on arrival.
+        self._said_ns: dict[str, int] = {}
 
     # --- control ------------------------------------------------------------------------
 
@@ -154,8 +160,12 @@ class ModelSync:
         stream = gateway.events.open_event_stream(EVENT_TYPES, since=since)
         self._stream = stream
         events: queue.Queue = queue.Queue()
+        self._said_ns.clear()
         threading.Thread(
-            target=_pump, args=(stream, events), name=f"live-events-{self.engine.name}", daemon=True
+            target=_pump,
+            args=(stream, events, self.apply_state_event),
+            name=f"live-events-{self.engine.name}",
+            daemon=True,
         ).start()
         containers = gateway.containers.list_containers()
         images = gateway.images.list_images()
@@ -200,18 +210,18 @@ class ModelSync:
 
     def apply_events(self, events) -> None:
         """Apply a batch of engine events, in order, with as few engine calls as it takes."""
-        containers: dict[str, str] = {}  # id → its last action
+        containers: dict[str, tuple[str, int]] = {}  # id → its last (action, time_nano)
         volumes: dict[str, str] = {}
         networks: dict[str, str] = {}
         images_changed = False
         for event in events:
             action = event.action.split(":", 1)[0]
             if event.type == "container" and action not in _QUIET_CONTAINER_ACTIONS:
-                containers[event.id] = action
+                containers[event.id] = (action, event.time_nano)
             elif event.type == "network" and action in ("connect", "disconnect"):
                 # The container's listing row names its networks.
                 if container_id := event.attributes.get("container"):
-                    containers.setdefault(container_id, action)
+                    containers.setdefault(container_id, (action, event.time_nano))
             elif event.type == "network" and action in ("create", "destroy", "remove"):
                 networks[event.id] = action
             elif event.type == "volume" and action in ("create", "destroy"):
@@ -232,11 +242,35 @@ class ModelSync:
         if images_changed:
             self.model.replace_images(gateway.images.list_images())
 
-    def _apply_containers(self, actions: dict[str, str]) -> None:
-        changed = [cid for cid, action in actions.items() if action != "destroy"]
-        for cid, action in actions.items():
-            if action == "destroy":
-                self.model.drop_container(cid)
+    def apply_state_event(self, event) -> None:
+        """Start, die, pause and unpause say the new state themselves: applied as the event
+        arrives (in the reader thread, no engine call), before the targeted calls of its
+        batch confirm it (ports, status text…)."""
+        if event.type != "container" or event.action not in _STATE_OF_ACTION:
+            return
+        summary = self.model.container(event.id)
+        if summary is None:
+            return
+        at = datetime.fromtimestamp(event.time_nano / 1e9, tz=UTC)
+        if event.action == "die":
+            status = f"Exited ({event.attributes.get('exitCode', '0')}) Less than a second ago"
+        elif event.action == "pause":
+            status = summary.status if "(Paused)" in summary.status else "Up (Paused)"
+        else:
+            status = "Up Less than a second"
+        since = summary.state_since if event.action in ("pause", "unpause") else at
+        updated = replace(
+            summary, state=_STATE_OF_ACTION[event.action], status=status, state_since=since
+        )
+        with self._lock:
+            self._said_ns[event.id] = max(self._said_ns.get(event.id, 0), event.time_nano)
+        self.model.put_container(updated, (event.action, event.time_nano))
+
+    def _apply_containers(self, causes: dict[str, tuple[str, int]]) -> None:
+        changed = [cid for cid, (action, _) in causes.items() if action != "destroy"]
+        for cid, cause in causes.items():
+            if cause[0] == "destroy":
+                self.model.drop_container(cid, cause)
         if len(changed) > RELIST_ABOVE:
             listed = {c.id: c for c in gateway.containers.list_containers()}
             chunks = [changed]
@@ -246,10 +280,21 @@ class ModelSync:
             if len(changed) <= RELIST_ABOVE:
                 listed = gateway.containers.get_summaries(chunk)
             for cid in chunk:
+                if self._superseded(cid, causes[cid][1]):
+                    continue  # a later event already said more; its own batch fetches again
                 if cid in listed:
-                    self.model.put_container(listed[cid])
+                    self.model.put_container(listed[cid], causes[cid])
                 else:
-                    self.model.drop_container(cid)
+                    self.model.drop_container(cid, causes[cid])
+
+    def _superseded(self, container_id: str, time_nano: int) -> bool:
+        """Whether a state event later than `time_nano` was already applied on arrival: then
+        what was fetched for the earlier events may predate it."""
+        with self._lock:
+            said = self._said_ns.get(container_id, 0)
+            if said <= time_nano:
+                self._said_ns.pop(container_id, None)
+            return said > time_nano
 
     # --- targeted refreshes (also used by actions, from the view's thread) ---------------
 
@@ -276,9 +321,10 @@ class ModelSync:
         self.model.replace_images(gateway.images.list_images())
 
 
-def _pump(stream, events: "queue.Queue") -> None:
+def _pump(stream, events: "queue.Queue", on_arrival) -> None:
     try:
         for event in stream:
+            on_arrival(event)
             events.put(event)
     except Exception as exc:  # noqa: BLE001 - the stream broke: the watcher lists again
         log.info("engine events stream ended: %s", exc)
