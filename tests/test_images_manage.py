@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from audit.models import AuditEntry
-from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name
+from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, settle_model, unique_name
 from tests.pages import shown_messages, text
 
 
@@ -24,6 +24,7 @@ def new_container(docker_api, image: str, *, start=False) -> str:
     )
     if start:
         docker_api.start(created["Id"])
+    settle_model(created["Id"], state="running" if start else None)
     return name
 
 
