@@ -176,13 +176,25 @@ def tag_reference(source: str, reference: str) -> None:
     tag_image(source, repository, tag)
 
 
-def remove_image(reference: str, *, force: bool = False) -> list[dict]:
-    """Untag or delete an image; returns the engine's list of what it untagged/deleted.
+@dataclass(frozen=True, slots=True)
+class RemovalResult:
+    """What removing an image did, in the engine's order."""
+
+    untagged: tuple[str, ...] = ()  # references no longer naming the image
+    deleted: tuple[str, ...] = ()  # ids of the image and layer records deleted
+
+
+def remove_image(reference: str, *, force: bool = False) -> RemovalResult:
+    """Untag or delete an image; says what the engine untagged and deleted.
 
     Raises NotFound, Conflict (in use, or several tags without force), EngineUnavailable.
     """
     with translate_errors():
-        return api().remove_image(reference, force=force) or []
+        answer = api().remove_image(reference, force=force) or []
+    return RemovalResult(
+        untagged=tuple(a["Untagged"] for a in answer if a.get("Untagged")),
+        deleted=tuple(a["Deleted"] for a in answer if a.get("Deleted")),
+    )
 
 
 def dangling_images() -> list[ImageSummary]:
@@ -200,13 +212,32 @@ def prune_dangling() -> tuple[list[str], int]:
     return deleted, answer.get("SpaceReclaimed", 0)
 
 
-def search_hub(term: str, limit: int = 25) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class HubResult:
+    """One repository a Docker Hub search found."""
+
+    name: str
+    description: str = ""
+    star_count: int = 0
+    is_official: bool = False
+
+
+def search_hub(term: str, limit: int = 25) -> list[HubResult]:
     """Docker Hub search through the engine (needs the engine to reach the Hub).
 
     Raises EngineError (Hub unreachable), EngineUnavailable.
     """
     with translate_errors():
-        return api().search(term, limit=limit)
+        items = api().search(term, limit=limit)
+    return [
+        HubResult(
+            name=item.get("name") or "",
+            description=item.get("description") or "",
+            star_count=item.get("star_count") or 0,
+            is_official=bool(item.get("is_official")),
+        )
+        for item in items
+    ]
 
 
 class ProgressStream:
