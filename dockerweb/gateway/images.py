@@ -9,6 +9,7 @@ from typing import IO
 from docker import auth as docker_auth
 from docker.utils import parse_repository_tag
 
+from . import raw_http
 from .client import api, close_response, translate_errors
 from .errors import EngineError, NotFound
 from .types import parse_engine_time
@@ -276,8 +277,7 @@ def _stream(request_fn) -> ProgressStream:
     client = api()
     with translate_errors():
         response = request_fn(client)
-        client._raise_for_status(response)
-    return ProgressStream(response, client._stream_helper(response, decode=True))
+    return ProgressStream(response, raw_http.json_messages(client, response))
 
 
 def pull(reference: str, *, auth: dict | None = None) -> ProgressStream:
@@ -290,8 +290,8 @@ def pull(reference: str, *, auth: dict | None = None) -> ProgressStream:
 
     def request(client):
         headers = _auth_header(auth)
-        return client._post(
-            client._url("/images/create"), params=params, headers=headers, stream=True, timeout=None
+        return raw_http.post(
+            client, "/images/create", params=params, headers=headers, stream=True, timeout=None
         )
 
     return _stream(request)
@@ -303,9 +303,14 @@ def push(reference: str, *, auth: dict | None = None) -> ProgressStream:
 
     def request(client):
         headers = _auth_header(auth)
-        url = client._url("/images/{0}/push", repository)
-        return client._post_json(
-            url, None, headers=headers, stream=True, params={"tag": tag}, timeout=None
+        return raw_http.post_json(
+            client,
+            "/images/{0}/push",
+            repository,
+            headers=headers,
+            stream=True,
+            params={"tag": tag},
+            timeout=None,
         )
 
     return _stream(request)
@@ -339,8 +344,9 @@ def build(
         headers["Content-Encoding"] = "gzip"
 
     def request(client):
-        return client._post(
-            client._url("/build"),
+        return raw_http.post(
+            client,
+            "/build",
             data=context,
             params=params,
             headers=headers,
