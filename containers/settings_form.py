@@ -1,5 +1,6 @@
-"""The container settings form: prefilled from `docker inspect`, turned into the changes
-(and a readable diff) of a recreate."""
+"""The container settings form: prefilled from the container's settings as they are
+(gateway.recreate.ContainerSettings), turned into the changes (and a readable diff) of a
+recreate."""
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -9,7 +10,14 @@ from django.core.exceptions import ValidationError
 
 from containers.permissions import SEE_ENV
 from dockerweb.gateway.errors import InvalidRequest
-from dockerweb.gateway.recreate import SettingsChange, parse_memory
+from dockerweb.gateway.recreate import (
+    ContainerSettings,
+    RestartPolicy,
+    SettingsChange,
+    parse_memory,
+    port_key,
+    volume_key,
+)
 from dockerweb.gateway.types import PORTAL_LABEL_PREFIX, PortSpec, VolumeSpec
 from dockerweb.parsing import OBJECT_NAME_RE, parse_env, parse_labels, parse_ports, parse_volumes
 
@@ -55,11 +63,10 @@ def _cpus_text(nano: int) -> str:
     return format((Decimal(nano) / _NANO).normalize(), "f")
 
 
-def _policy_text(policy: dict) -> str:
-    name = policy.get("Name") or "no"
-    if name == "on-failure" and policy.get("MaximumRetryCount"):
-        return f"on-failure (at most {policy['MaximumRetryCount']} retries)"
-    return name
+def _policy_text(policy: RestartPolicy) -> str:
+    if policy.name == "on-failure" and policy.max_retries:
+        return f"on-failure (at most {policy.max_retries} retries)"
+    return policy.name
 
 
 def _port_text(port: PortSpec) -> str:
@@ -77,49 +84,6 @@ def _volume_text(volume: VolumeSpec) -> str:
     source = volume.bind_source or volume.name
     text = f"{source}:{volume.destination}" if source else volume.destination
     return f"{text}:ro" if volume.read_only else text
-
-
-def _port_key(port: PortSpec):
-    return (port.container_port, port.protocol, port.host_port or 0, port.host_ip)
-
-
-def _volume_key(volume: VolumeSpec):
-    return (volume.destination, volume.name, volume.bind_source, volume.read_only)
-
-
-def _ports_of(host: dict) -> tuple[PortSpec, ...]:
-    ports = []
-    for key, bindings in (host.get("PortBindings") or {}).items():
-        number, _, protocol = key.partition("/")
-        for binding in bindings or [{}]:
-            host_port = (binding or {}).get("HostPort") or ""
-            ports.append(
-                PortSpec(
-                    container_port=int(number),
-                    protocol=protocol or "tcp",
-                    host_port=int(host_port) if host_port else None,
-                    host_ip=(binding or {}).get("HostIp") or "",
-                )
-            )
-    return tuple(sorted(ports, key=_port_key))
-
-
-def _volumes_of(doc: dict) -> tuple[VolumeSpec, ...]:
-    volumes = []
-    for mount in doc.get("Mounts") or ():
-        kind, name = mount.get("Type"), mount.get("Name") or ""
-        if kind not in ("volume", "bind"):
-            continue  # tmpfs and the like are kept as they are, not edited here
-        anonymous = kind == "volume" and len(name) == 64
-        volumes.append(
-            VolumeSpec(
-                destination=mount.get("Destination", ""),
-                name="" if anonymous or kind == "bind" else name,
-                read_only=not mount.get("RW", True),
-                bind_source=mount.get("Source", "") if kind == "bind" else "",
-            )
-        )
-    return tuple(sorted(volumes, key=_volume_key))
 
 
 class ContainerSettingsForm(forms.Form):
@@ -168,12 +132,11 @@ class ContainerSettingsForm(forms.Form):
     )
     tty = forms.BooleanField(label="Allocate a TTY (and keep stdin open)", required=False)
 
-    def __init__(self, doc: dict, *args, user=None, **kwargs):
-        """`doc`: the container's inspect document (what "unchanged" means); `user`: whose
-        bind mounts the bind policy checks, and who may see environment values."""
-        self.doc = doc
+    def __init__(self, current: ContainerSettings, *args, user=None, **kwargs):
+        """`current`: the container's settings as they are (what "unchanged" means); `user`:
+        whose bind mounts the bind policy checks, and who may see environment values."""
         self.user = user
-        self.current = self.values_of(doc)
+        self.current = current
         # Environment values are secrets: without the permission the field isn't there at
         # all (never rendered, never changed) and the page lists the variables' names only.
         self.env_hidden = user is None or not user.has_perm(SEE_ENV)
@@ -187,48 +150,28 @@ class ContainerSettingsForm(forms.Form):
 
     @property
     def env_names(self) -> list[str]:
-        return [entry.partition("=")[0] for entry in self.current["env"]]
+        return [entry.partition("=")[0] for entry in self.current.env]
 
     @property
     def shows_env_values(self) -> bool:
-        return not self.env_hidden and bool(self.current["env"])
+        return not self.env_hidden and bool(self.current.env)
 
     # -- the container as it is ------------------------------------------------------------
 
     @staticmethod
-    def values_of(doc: dict) -> dict:
-        config = doc.get("Config") or {}
-        host = doc.get("HostConfig") or {}
-        policy = host.get("RestartPolicy") or {}
+    def initial_from(current: ContainerSettings) -> dict:
+        policy = current.restart_policy
         return {
-            "name": doc.get("Name", "").lstrip("/"),
-            "env": tuple(config.get("Env") or ()),
-            "labels": dict(config.get("Labels") or {}),
-            "restart_policy": {
-                "Name": policy.get("Name") or "no",
-                "MaximumRetryCount": policy.get("MaximumRetryCount") or 0,
-            },
-            "memory": host.get("Memory") or 0,
-            "nano_cpus": host.get("NanoCpus") or 0,
-            "ports": _ports_of(host),
-            "volumes": _volumes_of(doc),
-            "tty": bool(config.get("Tty")),
-        }
-
-    @staticmethod
-    def initial_from(current: dict) -> dict:
-        policy = current["restart_policy"]
-        return {
-            "name": current["name"],
-            "env": "\n".join(current["env"]),
-            "labels": _lines(sorted(current["labels"].items())),
-            "restart_policy": policy["Name"],
-            "max_retries": policy["MaximumRetryCount"] or None,
-            "memory": _memory_text(current["memory"]),
-            "cpus": _cpus_text(current["nano_cpus"]),
-            "ports": "\n".join(_port_text(p) for p in current["ports"]),
-            "volumes": "\n".join(_volume_text(v) for v in current["volumes"]),
-            "tty": current["tty"],
+            "name": current.name,
+            "env": "\n".join(current.env),
+            "labels": _lines(sorted(current.labels.items())),
+            "restart_policy": policy.name,
+            "max_retries": policy.max_retries or None,
+            "memory": _memory_text(current.memory),
+            "cpus": _cpus_text(current.nano_cpus),
+            "ports": "\n".join(_port_text(p) for p in current.ports),
+            "volumes": "\n".join(_volume_text(v) for v in current.volumes),
+            "tty": current.tty,
         }
 
     # -- validation ------------------------------------------------------------------------
@@ -248,7 +191,7 @@ class ContainerSettingsForm(forms.Form):
     def clean_labels(self):
         portal_labels = {
             key: value
-            for key, value in self.current["labels"].items()
+            for key, value in self.current.labels.items()
             if key.startswith(PORTAL_LABEL_PREFIX)
         }
         return parse_labels(self.cleaned_data["labels"], portal_labels=portal_labels)
@@ -277,13 +220,13 @@ class ContainerSettingsForm(forms.Form):
         return int(value * _NANO)
 
     def clean_ports(self):
-        return tuple(sorted(parse_ports(self.cleaned_data["ports"]), key=_port_key))
+        return tuple(sorted(parse_ports(self.cleaned_data["ports"]), key=port_key))
 
     def clean_volumes(self):
         """The bind policy applies to bind mounts being added; a bind the container already
         has, kept exactly as it is, is not a new bind of a host path."""
         existing = {}
-        for volume in self.current["volumes"]:
+        for volume in self.current.volumes:
             if volume.bind_source:
                 existing[_volume_text(volume)] = volume
                 if not volume.read_only:
@@ -301,7 +244,7 @@ class ContainerSettingsForm(forms.Form):
         repeated = sorted({d for d in destinations if destinations.count(d) > 1})
         if repeated:
             raise ValidationError(f"{', '.join(repeated)} is mounted more than once.")
-        return tuple(sorted((*kept, *parsed), key=_volume_key))
+        return tuple(sorted((*kept, *parsed), key=volume_key))
 
     def clean(self):
         data = super().clean()
@@ -315,13 +258,12 @@ class ContainerSettingsForm(forms.Form):
         """Only the fields that differ from the container as it is."""
         data = self.cleaned_data
         current = self.current
-        policy = {
-            "Name": data["restart_policy"],
-            "MaximumRetryCount": data.get("max_retries") or 0,
-        }
+        policy = RestartPolicy(
+            name=data["restart_policy"], max_retries=data.get("max_retries") or 0
+        )
         wanted = {
             "name": data["name"],
-            "env": current["env"] if self.env_hidden else data["env"],
+            "env": current.env if self.env_hidden else data["env"],
             "labels": data["labels"],
             "restart_policy": policy,
             "memory": data["memory"],
@@ -331,16 +273,16 @@ class ContainerSettingsForm(forms.Form):
             "tty": data["tty"],
         }
         return SettingsChange(
-            **{key: value for key, value in wanted.items() if value != current[key]}
+            **{key: value for key, value in wanted.items() if value != getattr(current, key)}
         )
 
     def diff(self, change: SettingsChange) -> list[DiffLine]:
         current = self.current
         lines = []
         if change.name is not None:
-            lines.append(DiffLine("Name", current["name"], change.name))
+            lines.append(DiffLine("Name", current.name, change.name))
         if change.env is not None:
-            old = dict(e.partition("=")[::2] for e in current["env"])
+            old = dict(e.partition("=")[::2] for e in current.env)
             new = dict(e.partition("=")[::2] for e in change.env)
             for key in sorted(old.keys() | new.keys()):
                 if old.get(key) != new.get(key):
@@ -355,7 +297,7 @@ class ContainerSettingsForm(forms.Form):
                         )
                     )
         if change.labels is not None:
-            old, new = current["labels"], change.labels
+            old, new = current.labels, change.labels
             for key in sorted(old.keys() | new.keys()):
                 if old.get(key) != new.get(key):
                     lines.append(
@@ -371,7 +313,7 @@ class ContainerSettingsForm(forms.Form):
             lines.append(
                 DiffLine(
                     "Restart policy",
-                    _policy_text(current["restart_policy"]),
+                    _policy_text(current.restart_policy),
                     _policy_text(change.restart_policy),
                 )
             )
@@ -379,7 +321,7 @@ class ContainerSettingsForm(forms.Form):
             lines.append(
                 DiffLine(
                     "Memory limit",
-                    _memory_text(current["memory"]) or "no limit",
+                    _memory_text(current.memory) or "no limit",
                     _memory_text(change.memory) or "no limit",
                 )
             )
@@ -387,18 +329,16 @@ class ContainerSettingsForm(forms.Form):
             lines.append(
                 DiffLine(
                     "CPU limit",
-                    _cpus_text(current["nano_cpus"]) or "no limit",
+                    _cpus_text(current.nano_cpus) or "no limit",
                     _cpus_text(change.nano_cpus) or "no limit",
                 )
             )
         if change.ports is not None:
-            lines.extend(_set_diff("Published port", current["ports"], change.ports, _port_text))
+            lines.extend(_set_diff("Published port", current.ports, change.ports, _port_text))
         if change.volumes is not None:
-            lines.extend(_set_diff("Volume", current["volumes"], change.volumes, _volume_text))
+            lines.extend(_set_diff("Volume", current.volumes, change.volumes, _volume_text))
         if change.tty is not None:
-            lines.append(
-                DiffLine("TTY and open stdin", _yes_no(current["tty"]), _yes_no(change.tty))
-            )
+            lines.append(DiffLine("TTY and open stdin", _yes_no(current.tty), _yes_no(change.tty)))
         return lines
 
 

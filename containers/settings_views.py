@@ -34,12 +34,14 @@ def container_settings(request, container_id):
     context = {"container": container, "tab": "settings"}
     if container is None:
         return render(request, "containers/settings.html", context)
-    doc = container.raw
+    current = gateway.recreate.settings_of(container)
     step = request.POST.get("step", "") if request.method == "POST" else ""
-    form = ContainerSettingsForm(doc, request.POST if step else None, user=request.user)
-    context.update(form=form, networks=_networks(doc), losses=LOSSES)
+    form = ContainerSettingsForm(current, request.POST if step else None, user=request.user)
+    # The Network pane is read only: connecting and disconnecting live on the network's own
+    # page, no recreate needed.
+    context.update(form=form, networks=current.networks, losses=LOSSES)
     try:
-        held = _admins_only(request, doc)
+        held = _admins_only(request, current)
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         return render(request, "containers/settings.html", context, status=503)
@@ -91,31 +93,12 @@ def container_settings(request, container_id):
     return redirect("containers:logs", new_id)
 
 
-def _admins_only(request, doc: dict) -> str:
+def _admins_only(request, current: gateway.recreate.ContainerSettings) -> str:
     """Why only an administrator may change this container (it holds host access), or ""."""
     if host_access.is_admin(request.user):
         return ""
-    held = host_access.held_host_access(gateway.recreate.current_body(doc))
+    held = host_access.held_host_access(current.body)
     return host_access.holds_host_access_message(held) if held else ""
-
-
-def _networks(doc: dict) -> list[dict]:
-    """The Network pane: each network the container is on (read only: connecting and
-    disconnecting live on the network's own page, no recreate needed)."""
-    short_id = doc["Id"][:12]
-    found = []
-    for name, endpoint in sorted(
-        ((doc.get("NetworkSettings") or {}).get("Networks") or {}).items()
-    ):
-        found.append(
-            {
-                "name": name,
-                "id": endpoint.get("NetworkID") or name,
-                "ip": endpoint.get("IPAddress") or "",
-                "aliases": [a for a in endpoint.get("Aliases") or () if a != short_id],
-            }
-        )
-    return found
 
 
 def _audit(request, container_id: str, name: str, *, error=None, detail: str = ""):

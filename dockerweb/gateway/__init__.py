@@ -1,7 +1,9 @@
 """The one door to the Docker engine.
 
 Only this package imports `docker`. Callers get plain dataclasses and the errors in
-`errors.py`; every public function's docstring names what it raises.
+`errors.py`, never the engine's JSON (the inspect documents' `.raw` is for the Inspect tabs
+alone); every public function's docstring names what it raises. docker-py's private
+helpers are used in `raw_http.py` alone (tests/test_gateway_boundaries.py).
 """
 
 from . import (

@@ -237,6 +237,18 @@ def inspect_container(container_id: str) -> ContainerDetail:
         return _detail(api().inspect_container(container_id))
 
 
+def inspect_document(container: ContainerDetail, *, hide_env_as: str | None = None) -> dict:
+    """The inspect document, as the Inspect tab shows it. With `hide_env_as`, every
+    environment value is replaced by that text (the names kept): values may be secrets.
+    """
+    doc = container.raw
+    if hide_env_as is None:
+        return doc
+    config = doc.get("Config") or {}
+    hidden = [f"{entry.partition('=')[0]}={hide_env_as}" for entry in config.get("Env") or ()]
+    return {**doc, "Config": {**config, "Env": hidden}} if hidden else doc
+
+
 def engine_name(container_id: str, fallback: str = "") -> str:
     """The name the engine gave a container (it picks one when none was asked for), or
     `fallback` when it can no longer say (an auto-removed container already gone). Never

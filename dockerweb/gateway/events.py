@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 
+from . import raw_http
 from .client import api, translate_errors
 from .types import EngineEvent
 
@@ -54,9 +55,8 @@ def engine_clock() -> float:
     Raises EngineUnavailable, EngineError.
     """
     with translate_errors():
-        client = api()
-        response = client._get(client._url("/_ping"))  # docker-py's ping() drops the headers
-        client._raise_for_status(response)
+        # docker-py's ping() drops the headers.
+        response = raw_http.get(api(), "/_ping")
     date = response.headers.get("Date")
     return parsedate_to_datetime(date).timestamp() if date else time.time()
 

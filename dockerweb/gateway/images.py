@@ -9,6 +9,7 @@ from typing import IO
 from docker import auth as docker_auth
 from docker.utils import parse_repository_tag
 
+from . import raw_http
 from .client import api, close_response, translate_errors
 from .errors import EngineError, NotFound
 from .types import parse_engine_time
@@ -176,13 +177,25 @@ def tag_reference(source: str, reference: str) -> None:
     tag_image(source, repository, tag)
 
 
-def remove_image(reference: str, *, force: bool = False) -> list[dict]:
-    """Untag or delete an image; returns the engine's list of what it untagged/deleted.
+@dataclass(frozen=True, slots=True)
+class RemovalResult:
+    """What removing an image did, in the engine's order."""
+
+    untagged: tuple[str, ...] = ()  # references no longer naming the image
+    deleted: tuple[str, ...] = ()  # ids of the image and layer records deleted
+
+
+def remove_image(reference: str, *, force: bool = False) -> RemovalResult:
+    """Untag or delete an image; says what the engine untagged and deleted.
 
     Raises NotFound, Conflict (in use, or several tags without force), EngineUnavailable.
     """
     with translate_errors():
-        return api().remove_image(reference, force=force) or []
+        answer = api().remove_image(reference, force=force) or []
+    return RemovalResult(
+        untagged=tuple(a["Untagged"] for a in answer if a.get("Untagged")),
+        deleted=tuple(a["Deleted"] for a in answer if a.get("Deleted")),
+    )
 
 
 def dangling_images() -> list[ImageSummary]:
@@ -200,13 +213,32 @@ def prune_dangling() -> tuple[list[str], int]:
     return deleted, answer.get("SpaceReclaimed", 0)
 
 
-def search_hub(term: str, limit: int = 25) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class HubResult:
+    """One repository a Docker Hub search found."""
+
+    name: str
+    description: str = ""
+    star_count: int = 0
+    is_official: bool = False
+
+
+def search_hub(term: str, limit: int = 25) -> list[HubResult]:
     """Docker Hub search through the engine (needs the engine to reach the Hub).
 
     Raises EngineError (Hub unreachable), EngineUnavailable.
     """
     with translate_errors():
-        return api().search(term, limit=limit)
+        items = api().search(term, limit=limit)
+    return [
+        HubResult(
+            name=item.get("name") or "",
+            description=item.get("description") or "",
+            star_count=item.get("star_count") or 0,
+            is_official=bool(item.get("is_official")),
+        )
+        for item in items
+    ]
 
 
 class ProgressStream:
@@ -245,8 +277,7 @@ def _stream(request_fn) -> ProgressStream:
     client = api()
     with translate_errors():
         response = request_fn(client)
-        client._raise_for_status(response)
-    return ProgressStream(response, client._stream_helper(response, decode=True))
+    return ProgressStream(response, raw_http.json_messages(client, response))
 
 
 def pull(reference: str, *, auth: dict | None = None) -> ProgressStream:
@@ -259,8 +290,8 @@ def pull(reference: str, *, auth: dict | None = None) -> ProgressStream:
 
     def request(client):
         headers = _auth_header(auth)
-        return client._post(
-            client._url("/images/create"), params=params, headers=headers, stream=True, timeout=None
+        return raw_http.post(
+            client, "/images/create", params=params, headers=headers, stream=True, timeout=None
         )
 
     return _stream(request)
@@ -272,9 +303,14 @@ def push(reference: str, *, auth: dict | None = None) -> ProgressStream:
 
     def request(client):
         headers = _auth_header(auth)
-        url = client._url("/images/{0}/push", repository)
-        return client._post_json(
-            url, None, headers=headers, stream=True, params={"tag": tag}, timeout=None
+        return raw_http.post_json(
+            client,
+            "/images/{0}/push",
+            repository,
+            headers=headers,
+            stream=True,
+            params={"tag": tag},
+            timeout=None,
         )
 
     return _stream(request)
@@ -308,8 +344,9 @@ def build(
         headers["Content-Encoding"] = "gzip"
 
     def request(client):
-        return client._post(
-            client._url("/build"),
+        return raw_http.post(
+            client,
+            "/build",
             data=context,
             params=params,
             headers=headers,

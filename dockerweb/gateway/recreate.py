@@ -9,19 +9,51 @@ and renamed aside until the new one runs, and put back as it was if anything fai
 import contextlib
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import docker.errors
 
 from .client import api, translate_errors
 from .errors import GatewayError, InvalidRequest
-from .types import CheckedConfig, PortSpec, VolumeSpec
+from .types import CheckedConfig, ContainerDetail, Endpoint, PortSpec, VolumeSpec
 
 # Endpoint settings a user (or compose) chose; the rest of an inspected endpoint is runtime state.
 _ENDPOINT_KEYS = ("IPAMConfig", "Links", "Aliases", "DriverOpts")
 # Network modes that have no per-network endpoints of their own to recreate.
 _SPECIAL_NETWORK_MODES = ("host", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPolicy:
+    name: str = "no"  # no, always, unless-stopped, on-failure
+    max_retries: int = 0  # on-failure only; 0 = no limit
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """What the Settings tab shows and edits of one container, as `docker inspect` says now.
+
+    Ports and volumes are in `port_key`/`volume_key` order, so a form's values compare equal
+    to these when nothing was edited.
+    """
+
+    id: str
+    name: str
+    image: str
+    command: tuple[str, ...]
+    env: tuple[str, ...]  # KEY=VALUE
+    labels: dict[str, str]
+    restart_policy: RestartPolicy
+    memory: int  # bytes; 0 = no limit
+    nano_cpus: int  # 1e9 per CPU; 0 = no limit
+    ports: tuple[PortSpec, ...]  # every published port (HostConfig.PortBindings)
+    volumes: tuple[VolumeSpec, ...]  # named, anonymous and bind mounts; tmpfs & co. are kept
+    tty: bool  # Tty (and OpenStdin)
+    networks: tuple[Endpoint, ...]  # by name; aliases without the engine's short-id alias
+    # The container's whole create body as it is. Opaque to callers: the host-access policy
+    # judges complete configurations (held_host_access), never a selection of fields.
+    body: dict = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -31,7 +63,7 @@ class SettingsChange:
     name: str | None = None
     env: tuple[str, ...] | None = None
     labels: dict[str, str] | None = None
-    restart_policy: dict | None = None  # {"Name": "on-failure", "MaximumRetryCount": 3}
+    restart_policy: RestartPolicy | None = None
     memory: int | None = None  # bytes; 0 = no limit
     nano_cpus: int | None = None  # 1e9 per CPU; 0 = no limit
     ports: tuple[PortSpec, ...] | None = None  # every published port
@@ -86,7 +118,10 @@ def _create_body(doc: dict, changes: SettingsChange) -> tuple[dict, list[tuple[s
     if changes.labels is not None:
         config["Labels"] = dict(changes.labels)
     if changes.restart_policy is not None:
-        host_config["RestartPolicy"] = dict(changes.restart_policy)
+        host_config["RestartPolicy"] = {
+            "Name": changes.restart_policy.name,
+            "MaximumRetryCount": changes.restart_policy.max_retries,
+        }
     if changes.memory is not None:
         host_config["Memory"] = changes.memory
         # The old swap limit was derived from the old memory limit (or is "unlimited", -1):
@@ -219,12 +254,104 @@ class RecreatePlan:
 
     @property
     def current_body(self) -> dict:
-        return current_body(self.doc)
+        return _current_body(self.doc)
 
 
-def current_body(doc: dict) -> dict:
+def _current_body(doc: dict) -> dict:
     """The create body of an inspected container as it is (what it holds before a change)."""
     return _create_body(doc, SettingsChange())[0]
+
+
+# -- the settings as they are --------------------------------------------------------------------
+
+
+def port_key(port: PortSpec):
+    """The order of ContainerSettings.ports (forms sort what they parse the same way)."""
+    return (port.container_port, port.protocol, port.host_port or 0, port.host_ip)
+
+
+def volume_key(volume: VolumeSpec):
+    """The order of ContainerSettings.volumes."""
+    return (volume.destination, volume.name, volume.bind_source, volume.read_only)
+
+
+def settings_of(container: ContainerDetail) -> ContainerSettings:
+    """The settings of an inspected container (no engine call: read from the inspect
+    document `container` was made of, so they describe exactly the container the page shows).
+    """
+    doc = container.raw
+    config = doc.get("Config") or {}
+    host = doc.get("HostConfig") or {}
+    policy = host.get("RestartPolicy") or {}
+    return ContainerSettings(
+        id=doc["Id"],
+        name=doc.get("Name", "").lstrip("/"),
+        image=config.get("Image", ""),
+        command=tuple(config.get("Cmd") or ()),
+        env=tuple(config.get("Env") or ()),
+        labels=dict(config.get("Labels") or {}),
+        restart_policy=RestartPolicy(
+            name=policy.get("Name") or "no",
+            max_retries=policy.get("MaximumRetryCount") or 0,
+        ),
+        memory=host.get("Memory") or 0,
+        nano_cpus=host.get("NanoCpus") or 0,
+        ports=_ports_of(host),
+        volumes=_volumes_of(doc),
+        tty=bool(config.get("Tty")),
+        networks=_networks_of(doc),
+        body=_current_body(doc),
+    )
+
+
+def _ports_of(host: dict) -> tuple[PortSpec, ...]:
+    ports = []
+    for key, bindings in (host.get("PortBindings") or {}).items():
+        number, _, protocol = key.partition("/")
+        for binding in bindings or [{}]:
+            host_port = (binding or {}).get("HostPort") or ""
+            ports.append(
+                PortSpec(
+                    container_port=int(number),
+                    protocol=protocol or "tcp",
+                    host_port=int(host_port) if host_port else None,
+                    host_ip=(binding or {}).get("HostIp") or "",
+                )
+            )
+    return tuple(sorted(ports, key=port_key))
+
+
+def _volumes_of(doc: dict) -> tuple[VolumeSpec, ...]:
+    volumes = []
+    for mount in doc.get("Mounts") or ():
+        kind, name = mount.get("Type"), mount.get("Name") or ""
+        if kind not in ("volume", "bind"):
+            continue  # tmpfs and the like are kept as they are, not edited here
+        anonymous = kind == "volume" and len(name) == 64
+        volumes.append(
+            VolumeSpec(
+                destination=mount.get("Destination", ""),
+                name="" if anonymous or kind == "bind" else name,
+                read_only=not mount.get("RW", True),
+                bind_source=mount.get("Source", "") if kind == "bind" else "",
+            )
+        )
+    return tuple(sorted(volumes, key=volume_key))
+
+
+def _networks_of(doc: dict) -> tuple[Endpoint, ...]:
+    short_id = doc["Id"][:12]
+    return tuple(
+        Endpoint(
+            network=name,
+            network_id=endpoint.get("NetworkID") or "",
+            ipv4_address=endpoint.get("IPAddress") or "",
+            aliases=tuple(a for a in endpoint.get("Aliases") or () if a != short_id),
+        )
+        for name, endpoint in sorted(
+            ((doc.get("NetworkSettings") or {}).get("Networks") or {}).items()
+        )
+    )
 
 
 def bodies_of_volume_users(volume: str) -> list[tuple[str, dict]]:
@@ -240,7 +367,7 @@ def bodies_of_volume_users(volume: str) -> list[tuple[str, dict]]:
                 doc = client.inspect_container(item["Id"])
             except docker.errors.NotFound:
                 continue  # removed meanwhile
-            found.append((doc.get("Name", "").lstrip("/"), current_body(doc)))
+            found.append((doc.get("Name", "").lstrip("/"), _current_body(doc)))
     return found
 
 

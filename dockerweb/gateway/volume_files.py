@@ -22,6 +22,7 @@ from typing import BinaryIO
 import docker.errors
 from docker.types import Mount
 
+from . import raw_http
 from .client import api, translate, translate_errors
 from .errors import InvalidRequest, NotFound
 from .portal_helpers import new_helper
@@ -238,21 +239,18 @@ def _helper(volume: str, *, read_only: bool = True) -> Iterator[str]:
 def _open_archive(container_id: str, path: str):
     """(response, stat dict) for GET /containers/{id}/archive; the caller closes the response."""
     with translate_errors():
-        client = api()
-        response = client._get(
-            client._url("/containers/{0}/archive", container_id),
-            params={"path": _engine_path(path)},
-            stream=True,
-            headers={"Accept-Encoding": "identity"},
-        )
         try:
-            client._raise_for_status(response)
+            response = raw_http.get(
+                api(),
+                "/containers/{0}/archive",
+                container_id,
+                params={"path": _engine_path(path)},
+                stream=True,
+                headers={"Accept-Encoding": "identity"},
+            )
         except docker.errors.NotFound:
-            response.close()
+            # raw_http closed the response.
             raise NotFound(f"No file or folder /{path} in this volume.") from None
-        except BaseException:
-            response.close()
-            raise
     header = response.headers.get("X-Docker-Container-Path-Stat", "")
     info = json.loads(base64.b64decode(header)) if header else {}
     return response, info

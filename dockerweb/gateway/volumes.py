@@ -9,6 +9,7 @@ from datetime import datetime
 import requests.exceptions
 from docker.utils import version_gte
 
+from . import raw_http
 from .client import api, engine_address, translate_errors
 from .errors import EngineUnavailable
 from .portal_helpers import is_listed_helper
@@ -74,12 +75,12 @@ def volume_sizes(timeout: float | None = None) -> dict[str, int]:
         timeout = client.timeout if timeout is None else timeout
         try:
             # docker-py's df() takes no timeout: the same request with one of its own.
-            response = client._get(client._url("/system/df"), timeout=timeout)
+            response = raw_http.get(client, "/system/df", timeout=timeout)
         except requests.exceptions.Timeout as exc:
             raise EngineUnavailable(
                 engine_address(), f"no answer to the disk-usage query within {timeout:g} s"
             ) from exc
-        answer = client._result(response, True)
+        answer = response.json()
     sizes = {}
     for item in answer.get("Volumes") or ():
         usage = item.get("UsageData") or {}

@@ -124,7 +124,7 @@ def remove(request, reference):
         _audit(request, "image.remove", reference, image=image, error=problem)
         return render(request, "images/remove.html", {**context, "problem": problem}, status=409)
     try:
-        answer = gateway.images.remove_image(reference, force=force)
+        removal = gateway.images.remove_image(reference, force=force)
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         return render(request, "images/remove.html", context, status=503)
@@ -132,13 +132,11 @@ def remove(request, reference):
         _audit(request, "image.remove", reference, image=image, error=exc)
         problem = f"The engine refused: {exc}"
         return render(request, "images/remove.html", {**context, "problem": problem}, status=409)
-    untagged = [a["Untagged"] for a in answer if a.get("Untagged")]
-    deleted = [a["Deleted"] for a in answer if a.get("Deleted")]
-    summary = _removal_summary(untagged, deleted, image)
+    summary = _removal_summary(removal, image)
     _audit(request, "image.remove", reference, image=image, detail=summary)
     engines.current().refresh("image", "")  # the next page shows the result
     messages.success(request, summary)
-    if image.id in deleted:
+    if image.id in removal.deleted:
         return redirect("images:list")
     return redirect("images:detail", image.id)
 
@@ -148,7 +146,8 @@ def _names(users) -> str:
     return ", ".join(users) + (f" and {more} more" if more else "")
 
 
-def _removal_summary(untagged: list[str], deleted: list[str], image) -> str:
+def _removal_summary(removal: gateway.images.RemovalResult, image) -> str:
+    untagged, deleted = removal.untagged, removal.deleted
     parts = []
     if untagged:
         parts.append(f"Untagged {', '.join(untagged)}")
