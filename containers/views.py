@@ -115,7 +115,8 @@ def _detail_page(request, container_id: str, tab: str):
     if container is not None and tab in ("overview", "inspect"):
         context.update(_env_visibility(request, container, tab))
     if container is not None and tab == "inspect":
-        raw = container.raw if context["show_env"] else hide_env_values(container.raw)
+        hide = None if context["show_env"] else HIDDEN_VALUE
+        raw = gateway.containers.inspect_document(container, hide_env_as=hide)
         context["inspect_json"] = json.dumps(raw, indent=2, sort_keys=True)
     return render(request, f"containers/detail_{tab}.html", context)
 
@@ -140,13 +141,6 @@ def audit_env_read(request, container, where: str) -> None:
         target_name=container.name,
         detail=f"environment values shown on {where}",
     )
-
-
-def hide_env_values(doc: dict) -> dict:
-    """The inspect document with every environment value replaced (names kept)."""
-    config = doc.get("Config") or {}
-    hidden = [f"{entry.partition('=')[0]}={HIDDEN_VALUE}" for entry in config.get("Env") or ()]
-    return {**doc, "Config": {**config, "Env": hidden}} if hidden else doc
 
 
 @require_GET

@@ -82,18 +82,13 @@ JSON_READERS_ALLOWED = {
     # the engine: the one host-access policy must see the whole configuration
     "dockerweb/host_access/",
 }
-# (module, function) that may read the inspect document: the Inspect tabs show it as it is.
+# (module, function) that may read the inspect document: the Inspect tabs show it as it is
+# (a container's goes through gateway.containers.inspect_document, which hides env values).
 RAW_READERS = {
-    ("containers/views.py", "_detail_page"),
     ("images/views/browse.py", "render_detail"),
 }
-# Functions outside the gateway that still read the engine's JSON keys, for now.
-KEY_READERS_TEMPORARILY_ALLOWED = {
-    # In the lead's file: its Inspect tab hides environment values in the document itself;
-    # gateway.containers.inspect_document(container, hide_env_as=HIDDEN_VALUE) does that
-    # inside the gateway. Once the view uses it, remove this entry (this test then fails).
-    ("containers/views.py", "hide_env_values"),
-}
+# Functions outside the gateway that still read the engine's JSON keys, for now (none).
+KEY_READERS_TEMPORARILY_ALLOWED: set[tuple[str, str]] = set()
 # The engine's JSON keys are PascalCase ("Id", "HostConfig", "NetworkSettings", "RepoTags",
 # "IPAddress"); the portal's own dicts (forms, requests, settings, channel messages) use
 # lower_case keys, headers have hyphens, Django's META is UPPER_CASE.
