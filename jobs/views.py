@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from dockerweb.htmx import is_partial
+from dockerweb.htmx import render_page_or_partial
 from jobs.models import Job
 from jobs.runner import mark_interrupted
 
@@ -14,9 +14,7 @@ VIEW = "jobs.view_job"
 def job_list(request):
     mark_interrupted()
     context = {"jobs": Job.objects.all()[:100]}
-    if is_partial(request):
-        return render(request, "jobs/_job_rows.html", context)
-    return render(request, "jobs/list.html", {**context})
+    return render_page_or_partial(request, "jobs/list.html", "jobs/_job_rows.html", context)
 
 
 @require_GET
