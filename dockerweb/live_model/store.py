@@ -47,6 +47,7 @@ class LiveModel:
         self._volumes: dict[str, VolumeSummary] = {}
         self._networks: dict[str, Network] = {}
         self._sorted: dict[str, list[ContainerSummary]] = {}
+        self._generation = 0
         self._counts: dict[str, int] | None = None
         self._listeners: list[Listener] = []
         self.version = 0
@@ -56,8 +57,8 @@ class LiveModel:
     # --- reading ----------------------------------------------------------------------
 
     def containers_page(self, query: queries.ContainerQuery, *, around: str = "") -> queries.Page:
+        ordered = self._ordered(query.sort)
         with self._lock:
-            ordered = self._ordered(query.sort)
             counts = self._state_counts()
             total = len(self._containers)
         if query.descending:
@@ -134,17 +135,14 @@ class LiveModel:
             test = lambda c: any(e.network in names or e.network_id in names for e in c.endpoints)  # noqa: E731
         else:
             raise ValueError(kind)
-        with self._lock:
-            users = [c for c in self._ordered("name") if test(c)]
+        users = [c for c in self._ordered("name") if test(c)]
         return (users[:limit] if limit is not None else users), len(users)
 
     def usage_index(self, kind: str, *, limit: int) -> dict[str, tuple[list[str], int]]:
         """Image id / volume name / network name → (the first `limit` user names by name,
         how many users), from one walk over the containers."""
         index: dict[str, tuple[list[str], int]] = {}
-        with self._lock:
-            containers = self._ordered("name")
-        for c in containers:
+        for c in self._ordered("name"):
             if kind == "image":
                 keys = (c.image_id,)
             elif kind == "volume":
@@ -175,11 +173,19 @@ class LiveModel:
         return counts
 
     def _ordered(self, sort: str) -> list[ContainerSummary]:
-        # Sorted once per version and sort key: 10,000 summaries sort in a few ms, but a
-        # team paging through them shouldn't pay that on every request.
-        if sort not in self._sorted:
-            self._sorted[sort] = sorted(self._containers.values(), key=queries.sort_key(sort))
-        return self._sorted[sort]
+        # Sorted once per change and sort key: 10,000 summaries sort in a few ms, but a team
+        # paging through them shouldn't pay that on every request. Sorted outside the lock,
+        # so the events that arrive meanwhile are applied (and reach pages) without waiting.
+        with self._lock:
+            cached = self._sorted.get(sort)
+            if cached is not None:
+                return cached
+            generation, containers = self._generation, list(self._containers.values())
+        ordered = sorted(containers, key=queries.sort_key(sort))
+        with self._lock:
+            if generation == self._generation:
+                self._sorted[sort] = ordered
+        return ordered
 
     def _state_counts(self) -> dict[str, int]:
         if self._counts is None:
@@ -246,7 +252,7 @@ class LiveModel:
             table[key] = obj  # the newest, even when nothing shown differs (status texts)
             if old == obj:
                 if kind == "container":
-                    self._sorted.clear()  # they hold the summaries themselves
+                    self._forget_sorted()  # they hold the summaries themselves
                 return
             action = "changed" if old is not None else "added"
             self._emit(Change(kind, key, action, obj, cause=cause))
@@ -260,6 +266,10 @@ class LiveModel:
         """Tell listeners the engine came back (`up`) or went away, and why."""
         with self._lock:
             self._emit(Change("engine", "", "up" if up else "down", reason))
+
+    def _forget_sorted(self) -> None:
+        self._sorted.clear()
+        self._generation += 1  # a sort begun before this doesn't get cached
 
     # --- telling others -----------------------------------------------------------------
 
@@ -283,7 +293,7 @@ class LiveModel:
         # Called with the lock held: listeners see changes in the order they were made.
         self.version += 1
         if change.kind in ("container", ""):
-            self._sorted.clear()
+            self._forget_sorted()
             self._counts = None
         change = Change(
             change.kind, change.key, change.action, change.obj, self.version, change.cause
