@@ -156,6 +156,15 @@ def test_measuring_gives_way_to_the_size_on_the_list_and_the_remove_page(
         wait_until_exited(docker_api, filler["Id"])
         docker_api.remove_container(filler["Id"])
 
+        # Sizes are kept a few seconds per portal process: on a busy engine another page's
+        # measurement may have begun before the file was written. Wait for one that counts it.
+        def measured():
+            answer = page.request.get(f"{portal.url}/volumes/sizes/?volume={name}").text()
+            found = re.search(r'data-size="(\d+)"', answer)
+            return found and int(found.group(1)) >= ANON_BYTES
+
+        wait_for(measured, timeout=60, interval=1, message="a measurement counting the file")
+
         # Hold the sizes request: the page is whole without it, the size says "measuring…".
         held = []
         sizes_url = re.compile(r"/volumes/sizes/")

@@ -9,7 +9,7 @@ import pytest
 from django.utils.cache import has_vary_header
 from playwright.sync_api import expect
 
-from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name
+from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, settle_model, unique_name
 
 
 def new_container(docker_api, image: str, name: str | None = None) -> str:
@@ -17,6 +17,7 @@ def new_container(docker_api, image: str, name: str | None = None) -> str:
     created = docker_api.create_container(
         image, command=["sleep", "60"], name=name or unique_name(), labels=TEST_LABELS
     )
+    settle_model(created["Id"])  # the pages read the live model, which learns it from events
     return created["Id"]
 
 

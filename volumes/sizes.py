@@ -15,7 +15,7 @@ from django.core.exceptions import BadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dockerweb import gateway
+from dockerweb import engines, gateway
 from dockerweb.url_converters import VolumeNameConverter
 from volumes.views import VIEW, _volumes, listed
 
@@ -42,7 +42,9 @@ def _shown(request) -> tuple[list[str], bool]:
             raise BadRequest("Not volume names.")
         return list(dict.fromkeys(named)), False
     if request.GET.get("unused"):
-        unused = gateway.volumes.prune_preview(_volumes(request))
+        unused = gateway.volumes.prune_preview(
+            _volumes(request), engines.current().live().usage_counts("volume")
+        )
         return [volume.name for volume in unused], True
     query = request.GET.get("q", "").strip()
     return [volume.name for volume in listed(request, query)], False

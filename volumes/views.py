@@ -191,7 +191,9 @@ def prune(request):
         messages.success(request, summary)
         return redirect("volumes:list")
     try:
-        unused = gateway.volumes.prune_preview(_volumes(request))
+        unused = gateway.volumes.prune_preview(
+            _volumes(request), engines.current().live().usage_counts("volume")
+        )
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         unused = None

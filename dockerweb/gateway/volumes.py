@@ -12,7 +12,6 @@ from docker.utils import version_gte
 from . import raw_http
 from .client import api, engine_address, translate_errors
 from .errors import EngineUnavailable
-from .portal_helpers import is_listed_helper
 from .types import parse_engine_time
 
 # The engine names anonymous volumes with 64 random hex digits.
@@ -88,24 +87,6 @@ def volume_sizes(timeout: float | None = None) -> dict[str, int]:
     return sizes
 
 
-def volume_users() -> dict[str, list[str]]:
-    """Volume name → names of the containers (running or not) mounting it; one listing.
-
-    Raises EngineUnavailable.
-    """
-    with translate_errors():
-        items = api().containers(all=True)
-    users: dict[str, list[str]] = {}
-    for item in items:
-        if is_listed_helper(item):
-            continue
-        name = (item.get("Names") or ["/?"])[0].lstrip("/")
-        for mount in item.get("Mounts") or ():
-            if mount.get("Type", "volume") == "volume" and mount.get("Name"):
-                users.setdefault(mount["Name"], []).append(name)
-    return {key: sorted(names) for key, names in users.items()}
-
-
 # A volume driver name is a plugin name ("local", "vieux/sshfs:latest"): never a path. The
 # engine turns a legacy plugin's name into a path under /etc/docker/plugins, so anything
 # with "..", a leading "/" or odd characters could load a plugin spec from anywhere.
@@ -174,12 +155,13 @@ def _prune_skips_named() -> bool:
         return version_gte(api().api_version, "1.42")
 
 
-def prune_preview(volumes: list[VolumeSummary]) -> list[VolumeSummary]:
+def prune_preview(volumes: list[VolumeSummary], in_use) -> list[VolumeSummary]:
     """Those of `volumes` (the engine's, listed by the caller) a prune would delete: the
-    unused local ones (anonymous ones only on engines that skip named volumes). Their
-    sizes come apart (disk_usage). Raises EngineUnavailable.
+    unused local ones — not in `in_use` (names of volumes some container mounts) —,
+    anonymous ones only on engines that skip named volumes. Their sizes come apart
+    (disk_usage). Raises EngineUnavailable.
     """
-    users = volume_users()
+    users = in_use
     skips_named = _prune_skips_named()
     return [
         volume

@@ -78,8 +78,13 @@
     const fetches = liveLists().map((list) => {
       let url = list.dataset.listUrl;
       if (list.dataset.liveList === "sidebar") {
-        const page = list.dataset.page ? `page=${list.dataset.page}&` : "";
-        url += `?${page}selected=${encodeURIComponent(currentContainerId() || "")}`;
+        // With the filter as typed: a refetch racing the filter's own request must not
+        // bring the unfiltered window back.
+        const params = new URLSearchParams({ selected: currentContainerId() || "" });
+        const filter = document.querySelector("input[data-sidebar-filter]");
+        if (filter) params.set("q", filter.value);
+        if (list.dataset.page) params.set("page", list.dataset.page);
+        url += `?${params}`;
       }
       return htmx.ajax("GET", url, { target: list, swap: "outerHTML" });
     });
