@@ -23,6 +23,9 @@ class Engine:
     def __init__(self, name: str, connection: Connection):
         self.name = name
         self.connection = connection
+        # The live model's own connection: its endless events stream and its calls don't
+        # take connections from the pool pages use (nor get closed with it by `reset`).
+        self.model_connection = Connection(connection.address, connection.timeout, connection.tls)
         self.model = LiveModel()
         self.sync = ModelSync(self)
 

@@ -68,6 +68,13 @@ class Connection:
                 self._client.close()
             self._client = None
 
+    def drop_idle(self) -> None:
+        """Close the pooled keep-alive connections no call is using; streams in progress
+        (the events stream, followed logs) keep theirs, and the client stays usable."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()  # requests closes only the pools' idle connections
+
 
 def _tls_from_env() -> dict:
     # DOCKER_TLS_VERIFY / DOCKER_CERT_PATH, as the docker CLI reads them.

@@ -120,7 +120,7 @@ class ModelSync:
 
     def _run(self) -> None:
         delay = RETRY_MIN
-        with self.engine.using():
+        with gateway.client.using(self.engine.model_connection):
             while not self._stopping.is_set():
                 try:
                     try:
@@ -130,7 +130,7 @@ class ModelSync:
                             raise
                         # The first failure after a working stream may be a pooled
                         # connection the engine dropped: once more, on a fresh one.
-                        self.engine.connection.close()
+                        self.engine.model_connection.close()
                         events = self._list_then_watch()
                 except gateway.GatewayError as exc:
                     self._set_down(getattr(exc, "reason", "") or str(exc))
