@@ -168,3 +168,17 @@ def settle_model(container_id: str, *, state: str | None = None, gone: bool = Fa
 
     # A busy shared engine (another run creating thousands of containers) delays events.
     wait_for(settled, timeout=30, message=f"the live model to see container {container_id[:12]}")
+
+
+def settle_volume(name: str) -> None:
+    """`settle_model` for a volume the test just created through the engine."""
+    from dockerweb import engines
+
+    engine = engines.current()
+    if engine.sync.status != "up":
+        return
+    wait_for(
+        lambda: engine.model.volume(name) is not None,
+        timeout=30,
+        message=f"the live model to see volume {name}",
+    )

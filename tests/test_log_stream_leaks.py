@@ -23,6 +23,7 @@ from dockerweb.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 200
+FD_SLACK = 6
 CHATTY = ("sh", "-c", "i=0; while true; do i=$((i+1)); echo line-$i; sleep 0.01; done")
 # Says a little, then nothing: its reader thread sits blocked on the engine socket, and only
 # closing the stream can wake it.
@@ -117,8 +118,11 @@ async def assert_back_to(threads_before: int, fds_before: int) -> None:
         timeout=10,
         message=f"threads back to {threads_before} (still: {stream_threads()})",
     )
+    # A few descriptors of slack: the live model's own engine connection (process-wide)
+    # may be mid-call for another test's events while we count. A leak per socket shows
+    # as hundreds after ROUNDS rounds; threads are counted exactly above.
     await eventually(
-        lambda: fds_without_idle_engine_connections() == fds_before,
+        lambda: fds_without_idle_engine_connections() <= fds_before + FD_SLACK,
         timeout=10,
         message=f"open fds back to {fds_before} (now {open_fds()})",
     )

@@ -16,7 +16,7 @@ from django.test import Client
 from audit.models import AuditEntry
 from dockerweb import gateway
 from dockerweb.gateway import disk_usage
-from tests.engine import TEST_LABELS, unique_name, wait_for
+from tests.engine import TEST_LABELS, settle_volume, unique_name, wait_for
 from tests.engine_spy import spying_on_the_engine
 from tests.socket_proxy import SocketProxy
 from tests.test_volumes import FILE_BYTES, fill, row_of
@@ -45,6 +45,7 @@ def own_volume(docker_api):
     def make(anonymous=False):
         name = None if anonymous else unique_name("dwt-size")
         names.append(docker_api.create_volume(name=name, labels=TEST_LABELS)["Name"])
+        settle_volume(names[-1])  # the pages read the live model
         return names[-1]
 
     yield make

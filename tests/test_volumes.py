@@ -11,7 +11,7 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from dockerweb.gateway import disk_usage
-from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, unique_name, wait_for
+from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, settle_volume, unique_name, wait_for
 from tests.pages import shown_messages, text
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in TEST_LABELS.items())
@@ -29,6 +29,7 @@ def volumes(docker_api):
         def make(self, name=None):
             answer = docker_api.create_volume(name=name, labels=TEST_LABELS)
             names.append(answer["Name"])
+            settle_volume(answer["Name"])  # the pages read the live model
             return answer["Name"]
 
         def track(self, name):
