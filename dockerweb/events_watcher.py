@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from channels.layers import get_channel_layer
 
 from dockerweb import gateway
-from dockerweb.groups import engine_events_group
+from dockerweb.groups import container_group, engine_events_group
 from dockerweb.threads import ThreadedIterator, open_in_thread
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ class EventsWatcher:
         if payload is not None:
             payload.setdefault("time_nano", event.time_nano)
             await layer.group_send(group, live_message(payload))
+            if payload["type"] == "container":  # until the live model publishes per object
+                await layer.group_send(container_group(payload["id"]), live_message(payload))
 
     async def _set_engine(self, layer, group: str, *, up: bool, reason: str) -> None:
         changed = up != self.engine_up or reason != self.engine_reason
