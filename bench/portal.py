@@ -198,6 +198,21 @@ def browser_page(portal: Portal):
             browser.close()
 
 
+# -- a process's figures --------------------------------------------------------------------
+
+
+def threads_and_rss(pid: int) -> tuple[int, int]:
+    """(threads, resident memory in bytes) of a process, from /proc."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) * 1024
+
+
+def mb(size: int) -> str:
+    return f"{size / 1e6:.0f} MB"
+
+
 # -- waiting and figures --------------------------------------------------------------------
 
 

@@ -1,22 +1,34 @@
 """Live logs of one container over a websocket.
 
-Wire format — binary frames carry the engine's log bytes as they come (with Docker's
-8-byte stream headers when the container has no TTY; the browser splits them), text frames
-carry JSON control messages:
+Wire format — binary frames carry the engine's log bytes (with Docker's 8-byte stream
+headers when the container has no TTY; the browser splits them), text frames carry JSON
+control messages:
   {"type": "stream", "multiplexed": bool, "timestamps": bool, "tail": int, "capped": bool}
-      before each (re)opened stream; `capped`: more lines were asked for than a tab keeps
+      before the tail and whenever the log goes on after a stop or an engine outage;
+      `capped`: more lines were asked for than a tab keeps
   {"type": "state", "state": "stopped" | "removed" | "engine-down" | "too-many-streams",
    "reason": str}
-Forwarding bytes untouched keeps the server's cost per line near zero, so a container
-printing thousands of lines a second can't make this socket fall behind the engine. What a
-user's log sockets send together is bounded by their byte budget (dockerweb/stream_limits.py):
-past it a socket waits, and its engine stream with it, so one user can't slow everyone.
+  {"type": "skipped", "bytes": int}
+      this socket fell too far behind the others following the same container: that many
+      bytes of log were not sent here, the binary frames go on after them
+A socket first gets its own tail (the last `tail` lines, read for it alone), then the live
+bytes of the one engine stream all sockets following that container share
+(containers/log_fanout.py: how the two meet without a line twice or missing, and what a slow
+socket loses). Bytes are forwarded as the engine sent them (their times cut off when the
+socket did not ask for timestamps), so a container printing thousands of lines a second
+can't make a socket fall behind the engine. What a user's log sockets send together is
+bounded by their byte budget (dockerweb/stream_limits.py): past it a socket waits; alone on
+its container, its engine stream waits with it.
+
+The socket joins its container's group for the container's changes (stop, start, removal)
+and the engine's group for the engine going away and coming back; it acts on no other
+container's messages.
 """
 
 import asyncio
+import contextlib
 import json
 import re
-import time
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,14 +38,12 @@ from dockerweb import engines, gateway
 from dockerweb.groups import container_group, engine_events_group
 from dockerweb.live_model.publisher import publisher_for
 from dockerweb.stream_limits import StreamSlot
-from dockerweb.threads import ByteRelay, open_in_thread, pump_bytes
 from dockerweb.ws_auth import user_may
+
+from . import log_fanout
 
 # At most ~40 frames a second: bytes that arrive meanwhile go out together in the next one.
 FRAME_INTERVAL = 0.025
-# Bytes read ahead of the socket: a few frames' worth. A stream held back (slow client, or
-# its user's byte budget spent) then holds back its engine stream and reader thread at once.
-RELAY_LIMIT = 256 * 1024
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _MANY_DIGITS = re.compile(r"[0-9]{10,}")  # more than any bound; int() refuses 4,300 digits
 
@@ -54,6 +64,9 @@ def parse_tail(value: str | None) -> tuple[int, bool]:
 
 class ContainerLogsConsumer(StreamSlot, AsyncWebsocketConsumer):
     permission = "containers.view_container"
+    container = None  # the followed container (gateway Container) once the engine named it
+    follower = None
+    groups_joined: tuple[str, ...] = ()
 
     async def connect(self):
         if not await user_may(self.scope, self.permission):
@@ -66,113 +79,84 @@ class ContainerLogsConsumer(StreamSlot, AsyncWebsocketConsumer):
         self.tail, self.tail_capped = parse_tail(query.get("tail", [None])[0])
         self.timestamps = query.get("timestamps", ["0"])[0] == "1"
         try:
-            container = await asyncio.to_thread(
+            self.container = await asyncio.to_thread(
                 gateway.containers.inspect_container, self.container_id
             )
-            self.full_id = container.id
         except gateway.NotFound:
             await self.close()
             return
         except gateway.GatewayError:
-            self.full_id = ""  # engine down: accept, say so, and start when it is back
-        self.relay = None
-        self.stream = None
+            pass  # engine down: accept, say so, and start when it is back
         self.changed = asyncio.Event()
         # Engine up/down, and this container's own changes: nothing about other containers.
         engine = engines.current()
-        self.groups = [engine_events_group(engine.name)]
-        if self.full_id:
-            self.groups.append(container_group(self.full_id, engine.name))
-        for group in self.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self._join_group(engine_events_group(engine.name))
+        if self.container is not None:
+            await self._join_group(container_group(self.container.id, engine.name))
         self.watcher = publisher_for(engine)
         self.watcher.subscribe()
         await self.accept()
         self.task = asyncio.create_task(self.follow(), name=f"logs-{self.container_id[:12]}")
 
+    async def _join_group(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined += (group,)
+
     async def disconnect(self, code):
         if not hasattr(self, "task"):
             return
-        self._close_stream()
+        if self.follower is not None:
+            self.follower.close()  # stops a tail read at once, whatever the task is doing
         self.task.cancel()
         try:
             await self.task
         except asyncio.CancelledError:
             pass
-        for group in self.groups:
+        for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.watcher.unsubscribe()
 
-    def _close_stream(self):
-        if self.relay is not None:
-            self.relay.close()
-        if self.stream is not None:
-            self.stream.close()
-
     async def live_message(self, message):
         payload = message["payload"]
-        if payload.get("type") == "engine" and payload.get("up"):
-            self.changed.set()
-        elif payload.get("type") == "container" and payload.get("id") == self.full_id:
-            self.changed.set()
+        if payload.get("type") == "engine":
+            # Down: the stream ends by itself, and what follows is decided when it is back.
+            relevant = payload.get("up")
+        else:
+            # Its own container's group: a change of this container.
+            relevant = self.container is not None and payload.get("id") == self.container.id
+        if not relevant:
+            return
+        if self.follower is not None:
+            self.follower.shared.poke()
+        self.changed.set()
 
     async def send_json(self, payload: dict):
         await self.send(text_data=json.dumps(payload))
 
     async def follow(self):
-        since = None  # after the first stream, only what was logged later
-        while True:
+        while self.container is None:  # the engine was down when the socket opened
             self.changed.clear()
             try:
-                container = await asyncio.to_thread(
+                self.container = await asyncio.to_thread(
                     gateway.containers.inspect_container, self.container_id
                 )
-                self.full_id = container.id
-                if since is None or container.is_running:
-                    stream = await open_in_thread(
-                        gateway.logs.open_log_stream,
-                        container.id,
-                        tail=self.tail if since is None else None,
-                        since=since,
-                        timestamps=self.timestamps,
-                        tty=container.tty,
-                    )
-                    self.stream = stream  # from here on, disconnect() closes it
-                    await self.send_json(
-                        {
-                            "type": "stream",
-                            "multiplexed": stream.multiplexed,
-                            "timestamps": self.timestamps,
-                            "tail": self.tail,
-                            "capped": self.tail_capped,
-                        }
-                    )
-                    await self._relay(stream)
-                    since = time.time()
-                    # The engine ends a followed log when the container stops or the engine
-                    # goes away: look again to tell which (or whether it already restarted).
-                    continue
-                await self.send_json({"type": "state", "state": "stopped", "reason": ""})
             except gateway.NotFound:
-                await self.send_json(
-                    {"type": "state", "state": "removed", "reason": "The container was removed."}
-                )
+                await self.send_json(log_fanout.REMOVED)
                 return
             except gateway.GatewayError as exc:
-                await self.send_json({"type": "state", "state": "engine-down", "reason": str(exc)})
-            await self.changed.wait()
-
-    async def _relay(self, stream):
-        self.relay = relay = ByteRelay(limit=RELAY_LIMIT)
-        self.stream = stream
-        pump_bytes(stream.pieces(), relay, name=f"logs-{self.container_id[:12]}")
-        try:
-            while data := await relay.take():
-                await self.send(bytes_data=data)
+                await self.send_json(log_fanout.engine_down(exc))
+                await self.changed.wait()
+                continue
+            await self._join_group(container_group(self.container.id, engines.current().name))
+        self.follower = log_fanout.follow(
+            self.container, tail=self.tail, timestamps=self.timestamps, capped=self.tail_capped
+        )
+        async with contextlib.aclosing(self.follower.items()) as items:
+            async for item in items:
+                if isinstance(item, dict):
+                    await self.send_json(item)
+                    continue
+                await self.send(bytes_data=item)
                 # The user's streams share a byte budget: past it, this one waits its turn.
-                wait = self.stream_budget.charge(len(data))
+                wait = self.stream_budget.charge(len(item))
                 await asyncio.sleep(max(FRAME_INTERVAL, wait))
-        finally:
-            relay.close()
-            stream.close()
-            self.relay = self.stream = None

@@ -1,9 +1,10 @@
 """Opening and closing a container's log socket, again and again, leaves nothing behind.
 
-Each log socket holds an engine stream read in its own thread (logs-<id>), and the first
-socket of a loop starts the engine-events watcher (another stream and thread). Closing the
-socket must close them all: after hundreds of open/close rounds the process has exactly the
-threads and file descriptors it had before.
+Each log socket reads its tail in a thread of its own (logs-tail-<id>) and shares its
+container's followed engine stream, read in one thread (logs-<id>) that stays a few seconds
+after the last socket left; the first socket of a loop starts the engine-events watcher
+(another stream and thread). Closing the sockets must close them all: after hundreds of
+open/close rounds the process has exactly the threads and file descriptors it had before.
 """
 
 import asyncio
@@ -164,10 +165,13 @@ async def test_closing_the_log_socket_of_a_quiet_container_ends_its_stream_reade
     assert connected
     await communicator.receive_output(timeout=10)  # {"type": "stream", ...}
     assert b"line-" in (await communicator.receive_output(timeout=10))["bytes"]
-    assert reader in stream_threads()
+    # The shared stream opens beside the tail read, not before it.
+    await eventually(
+        lambda: reader in stream_threads(), timeout=5, message=f"thread {reader} to start"
+    )
 
     await communicator.disconnect(timeout=10)
-    await eventually(
+    await eventually(  # GRACE seconds after the last socket left
         lambda: reader not in stream_threads(), timeout=5, message=f"thread {reader} to end"
     )
     await eventually(

@@ -11,6 +11,7 @@ import http.client
 import threading
 from collections.abc import Iterator
 
+from . import raw_http
 from .client import api, close_response, translate_errors
 
 STDOUT, STDERR = 1, 2
@@ -75,19 +76,28 @@ class LogStream:
             del pending[:pos]
 
 
+def engine_time(ns: int) -> str:
+    """Nanoseconds since the epoch as the engine reads a time ("seconds.nanoseconds")."""
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
+
+
 def open_log_stream(
     container_id: str,
     *,
     tail: int | None = 1000,
     follow: bool = True,
     timestamps: bool = False,
-    since: int | None = None,
+    since_ns: int | None = None,
+    until_ns: int | None = None,
     tty: bool = False,
 ) -> LogStream:
     """Open the logs of a container (stdout and stderr, the last `tail` lines, then follow).
 
-    `tty` says whether the container has a TTY (its logs are then one raw stream).
-    Raises NotFound, EngineUnavailable, EngineError.
+    `since_ns` / `until_ns` (nanoseconds since the epoch, on the engine's clock) keep only
+    lines logged at or after / at or before that time. The engine takes the last `tail`
+    lines first and filters them afterwards, and a read with `until_ns` stops at the first
+    line logged later. `tty` says whether the container has a TTY (its logs are then one
+    raw stream). Raises NotFound, EngineUnavailable, EngineError.
     """
     client = api()
     params = {
@@ -97,11 +107,13 @@ def open_log_stream(
         "timestamps": int(timestamps),
         "tail": "all" if tail is None else str(tail),
     }
-    if since is not None:
-        params["since"] = since
+    if since_ns is not None:
+        params["since"] = engine_time(since_ns)
+    if until_ns is not None:
+        params["until"] = engine_time(until_ns)
     with translate_errors():
-        url = client._url("/containers/{0}/logs", container_id)
         # timeout=None: a quiet container must not end a followed stream.
-        response = client._get(url, params=params, stream=True, timeout=None)
-        client._raise_for_status(response)
+        response = raw_http.get(
+            client, "/containers/{0}/logs", container_id, params=params, stream=True, timeout=None
+        )
     return LogStream(response, multiplexed=not tty)

@@ -1,89 +1,184 @@
 // The live log viewer: tail then follow over a websocket, without freezing the tab.
 //
-// The server forwards the engine's bytes untouched (binary frames) and says in text
-// frames when a stream (re)starts and what state the container is in. Here the bytes are
-// split into stdout/stderr (Docker's 8-byte frame headers), decoded, cut into lines and
-// painted at most once per animation frame, keeping only the newest `maxLines` lines.
+// The server forwards the engine's bytes (binary frames) and says in text frames when a
+// stream (re)starts, what state the container is in, and when it skipped bytes this page
+// fell behind on. Here the bytes are split into stdout/stderr (Docker's 8-byte frame
+// headers) and cut into lines, which wait as the bytes they came in; a line is decoded only
+// when it is painted. Painting happens once per animation frame, a bounded amount each
+// time, keeping only the newest `maxLines` lines: what the page would not keep is dropped
+// before it is decoded, and old lines leave the page a few blocks at a time.
 (() => {
   "use strict";
   const STDOUT = 1;
   const STDERR = 2;
   const MAX_PARTIAL = 64 * 1024; // a "line" without a newline this long is shown anyway
   const TOO_MANY_STREAMS = 4429; // close code: the user (or the portal) is at the stream cap
+  const MARKER = 0; // not a stream: a line the page adds (bytes the server skipped)
+  const PAINT_BUDGET_MS = 8; // DOM work per animation frame; layout comes on top
+  const CHUNK_LINES = 200; // lines per block of the output (see the .chunk rule in the CSS)
+  const OVERLOAD_PAINT_MS = 250; // in a flood of lines, how often the page is replaced
 
-  // Docker's multiplexed stream: [stream, 0, 0, 0, size (4 bytes, big-endian)] + payload.
-  class Demuxer {
-    constructor(multiplexed, onText) {
+  const formatBytes = (n) =>
+    n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${Math.round(n / 1e3)} kB` : `${n} bytes`;
+
+  const NO_BYTES = new Uint8Array(0);
+
+  function concat(a, b) {
+    const joined = new Uint8Array(a.length + b.length);
+    joined.set(a);
+    joined.set(b, a.length);
+    return joined;
+  }
+
+  const frameSize = (data, pos) =>
+    ((data[pos + 4] << 24) >>> 0) + (data[pos + 5] << 16) + (data[pos + 6] << 8) + data[pos + 7];
+
+  // The socket's binary frames → lines, left as bytes where they arrived: `onLines(segment)`
+  // gets lines of one stream, `segment.bounds` the start and end of each (newline excluded)
+  // in `segment.data`; lines first..first+count-1 are still to show. A line is decoded only
+  // when it is shown (lineText), and nothing is copied but lines that came in pieces.
+  //
+  // Multiplexed, Docker's frames are [stream, 0, 0, 0, size (4 bytes, big-endian)] + payload,
+  // one per log line (a line over 16 KB in several). A tab keeps at most `keep` lines, so
+  // of each piece only its last `keep` lines are looked at: the ones before are counted
+  // (`onDrop`) and skipped. A piece of a million lines costs one walk over frame headers.
+  class LogReader {
+    constructor(multiplexed, onLines, { keep = Infinity, onDrop = () => {} } = {}) {
       this.multiplexed = multiplexed;
-      this.onText = onText;
-      this.pending = new Uint8Array(0);
-      this.decoders = { [STDOUT]: new TextDecoder(), [STDERR]: new TextDecoder() };
+      this.onLines = onLines;
+      this.keep = keep;
+      this.onDrop = onDrop;
+      this.pending = NO_BYTES; // the start of a frame the next piece completes
+      this.segment = null;
+      this.reset();
     }
 
     push(bytes) {
-      if (!this.multiplexed) {
-        this.onText(STDOUT, this.decoders[STDOUT].decode(bytes, { stream: true }));
-        return;
-      }
-      let data = bytes;
-      if (this.pending.length) {
-        data = new Uint8Array(this.pending.length + bytes.length);
-        data.set(this.pending);
-        data.set(bytes, this.pending.length);
-      }
+      if (this.multiplexed) this.pushFrames(bytes);
+      else this.pushRaw(bytes);
+      this.close();
+    }
+
+    pushFrames(bytes) {
       let pos = 0;
-      let runStream = 0;
-      let runParts = [];
-      let runBytes = 0;
-      // Consecutive frames of one stream are decoded together: one decode per run, not per line.
-      const flush = () => {
-        if (!runParts.length) return;
-        let joined = runParts[0];
-        if (runParts.length > 1) {
-          joined = new Uint8Array(runBytes);
-          let at = 0;
-          for (const part of runParts) {
-            joined.set(part, at);
-            at += part.length;
-          }
+      if (this.pending.length) {
+        // Complete the frame the last piece ended in: that frame alone is copied.
+        const head = this.pending;
+        const header = head.length >= 8 ? head : concat(head, bytes.subarray(0, 8 - head.length));
+        const missing = header.length >= 8 ? 8 + frameSize(header, 0) - head.length : Infinity;
+        if (missing > bytes.length) {
+          this.pending = concat(head, bytes);
+          return;
         }
-        this.onText(runStream, this.decoders[runStream].decode(joined, { stream: true }));
-        runParts = [];
-        runBytes = 0;
-      };
-      while (data.length - pos >= 8) {
-        const size = ((data[pos + 4] << 24) >>> 0) + (data[pos + 5] << 16) + (data[pos + 6] << 8) + data[pos + 7];
-        if (data.length - pos - 8 < size) break;
-        const stream = data[pos] === STDERR ? STDERR : STDOUT;
-        if (stream !== runStream) {
-          flush();
-          runStream = stream;
-        }
-        runParts.push(data.subarray(pos + 8, pos + 8 + size));
-        runBytes += size;
+        const frame = concat(head, bytes.subarray(0, missing));
+        this.pending = NO_BYTES;
+        this.frames(frame, [0, frame.length], 0);
+        pos = missing;
+      }
+      // Where the frames start: headers only, no payload is read yet.
+      const starts = [];
+      while (bytes.length - pos >= 8) {
+        const size = frameSize(bytes, pos);
+        if (bytes.length - pos - 8 < size) break;
+        starts.push(pos);
         pos += 8 + size;
       }
-      flush();
-      this.pending = data.slice(pos);
-    }
-  }
-
-  // Text → complete lines per stream; an unfinished line waits for the rest.
-  class LineSplitter {
-    constructor(onLines) {
-      this.onLines = onLines;
-      this.partial = { [STDOUT]: "", [STDERR]: "" };
+      this.pending = pos < bytes.length ? bytes.slice(pos) : NO_BYTES;
+      starts.push(pos); // the end of the last whole frame
+      this.frames(bytes, starts, this.firstKept(bytes, starts));
     }
 
-    push(stream, text) {
-      const parts = (this.partial[stream] + text).split("\n");
-      let rest = parts.pop();
-      if (rest.length > MAX_PARTIAL) {
-        parts.push(rest);
-        rest = "";
+    // The first frame worth reading: the last `keep` lines need no more (frames that end no
+    // line are pieces of the line a later frame ends).
+    firstKept(data, starts) {
+      let lines = 0;
+      let first = starts.length - 1;
+      while (first > 0) {
+        if (data[starts[first] - 1] === 10) {
+          if (lines === this.keep) break; // frame first-1 ends the line before the kept ones
+          lines += 1;
+        }
+        first -= 1;
       }
-      this.partial[stream] = rest;
-      if (parts.length) this.onLines(stream, parts);
+      if (first > 0) {
+        let dropped = 0;
+        for (let i = 1; i <= first; i++) if (data[starts[i] - 1] === 10) dropped += 1;
+        this.reset();
+        this.onDrop(dropped);
+      }
+      return first;
+    }
+
+    frames(data, starts, first) {
+      for (let i = first; i < starts.length - 1; i++) {
+        const from = starts[i] + 8;
+        const to = starts[i + 1];
+        if (to === from) continue;
+        const stream = data[starts[i]] === STDERR ? STDERR : STDOUT;
+        const ends = data[to - 1] === 10;
+        this.piece(stream, data, from, ends ? to - 1 : to, ends);
+      }
+    }
+
+    // A TTY's raw stream: lines end at newlines; only the last `keep` lines are looked at.
+    pushRaw(bytes) {
+      const data = this.dropRaw(bytes);
+      let start = 0;
+      for (let newline = data.indexOf(10); newline >= 0; newline = data.indexOf(10, start)) {
+        this.piece(STDOUT, data, start, newline, true);
+        start = newline + 1;
+      }
+      if (start < data.length) this.piece(STDOUT, data, start, data.length, false);
+    }
+
+    dropRaw(bytes) {
+      let cut = bytes.length;
+      for (let lines = 0; lines <= this.keep; lines++) {
+        cut = cut > 0 ? bytes.lastIndexOf(10, cut - 1) : -1;
+        if (cut < 0) return bytes;
+      }
+      // `cut` ends the line before the kept ones: it and everything before it go unread.
+      let dropped = 0;
+      for (let at = bytes.indexOf(10); at >= 0 && at <= cut; at = bytes.indexOf(10, at + 1)) dropped += 1;
+      this.reset();
+      this.onDrop(dropped);
+      return bytes.subarray(cut + 1);
+    }
+
+    // data[from, to) belongs to a line of `stream`, which it ends if `ends`.
+    piece(stream, data, from, to, ends) {
+      const partial = this.partial[stream];
+      if (ends && !partial.length) {
+        this.line(stream, data, from, to);
+        return;
+      }
+      const joined = concat(partial, data.subarray(from, to));
+      if (ends || joined.length > MAX_PARTIAL) {
+        this.partial[stream] = NO_BYTES;
+        this.line(stream, joined, 0, joined.length);
+      } else {
+        this.partial[stream] = joined; // an unfinished line waits for the rest
+      }
+    }
+
+    line(stream, data, start, end) {
+      let segment = this.segment;
+      if (!segment || segment.stream !== stream || segment.data !== data) {
+        this.close();
+        segment = this.segment = { stream, data, bounds: [], first: 0, count: 0 };
+      }
+      segment.bounds.push(start, end);
+      segment.count += 1;
+    }
+
+    close() {
+      if (this.segment) this.onLines(this.segment);
+      this.segment = null;
+    }
+
+    // Lines were dropped unread: an unfinished one belongs to them.
+    reset() {
+      this.partial = { [STDOUT]: NO_BYTES, [STDERR]: NO_BYTES };
     }
 
     // The stream ended: a last line without a newline (a prompt, `printf` before exit) is
@@ -91,8 +186,32 @@
     flush() {
       for (const stream of [STDOUT, STDERR]) {
         const rest = this.partial[stream];
-        this.partial[stream] = "";
-        if (rest) this.onLines(stream, [rest]);
+        this.partial[stream] = NO_BYTES;
+        if (rest.length) this.line(stream, rest, 0, rest.length);
+      }
+      this.close();
+    }
+  }
+
+  const utf8 = new TextDecoder();
+
+  // Line `index` of a segment (0 = its first line), decoded now.
+  function lineText(segment, index) {
+    if (segment.texts) return segment.texts[index];
+    return utf8.decode(segment.data.subarray(segment.bounds[2 * index], segment.bounds[2 * index + 1]));
+  }
+
+  // Drop the first `count` lines of a list of segments (the oldest first).
+  function dropFront(segments, count) {
+    while (count > 0 && segments.length) {
+      const segment = segments[0];
+      if (segment.count <= count) {
+        count -= segment.count;
+        segments.shift();
+      } else {
+        segment.first += count;
+        segment.count -= count;
+        count = 0;
       }
     }
   }
@@ -159,7 +278,9 @@
       this.download = root.querySelector("[data-log-download]");
       this.note = root.querySelector("[data-log-note]");
       this.maxLines = parseInt(root.dataset.maxLines, 10) || 10000;
-      this.queue = [];
+      this.resetQueues();
+      this.lineCount = 0;
+      this.replacedAt = -Infinity;
       this.unseen = 0;
       this.following = true;
       this.painting = false;
@@ -219,13 +340,12 @@
       socket.binaryType = "arraybuffer";
       this.socket = socket;
       this.timestamps = this.timestampsInput.checked;
-      this.splitter = new LineSplitter((stream, lines) => this.enqueue(stream, lines));
-      this.demuxer = new Demuxer(true, (stream, text) => this.splitter.push(stream, text));
+      this.reader = this.makeReader(true);
       socket.onmessage = (event) => {
         if (typeof event.data === "string") this.control(JSON.parse(event.data));
         else {
           this.stats.frames += 1;
-          this.demuxer.push(new Uint8Array(event.data));
+          this.reader.push(new Uint8Array(event.data));
         }
       };
       socket.onclose = (event) => {
@@ -236,10 +356,22 @@
       };
     }
 
+    makeReader(multiplexed) {
+      return new LogReader(multiplexed, (segment) => this.enqueue(segment), {
+        keep: this.maxLines,
+        onDrop: (count) => {
+          this.stats.lines += count;
+        },
+      });
+    }
+
     control(msg) {
-      this.splitter.flush();
-      if (msg.type === "stream") {
-        this.demuxer = new Demuxer(msg.multiplexed, (stream, text) => this.splitter.push(stream, text));
+      this.reader.flush();
+      if (msg.type === "skipped") {
+        const text = `… ${formatBytes(msg.bytes)} of log not shown here: this page fell behind …`;
+        this.enqueue({ stream: MARKER, texts: [text], first: 0, count: 1 });
+      } else if (msg.type === "stream") {
+        this.reader = this.makeReader(msg.multiplexed);
         this.setStatus("Following", "ok");
         // The server sends at most the lines a tab keeps; say so when more were asked for.
         this.note.hidden = !msg.capped;
@@ -263,12 +395,40 @@
       this.root.dataset.state = kind;
     }
 
-    enqueue(stream, lines) {
-      this.stats.lines += lines.length;
-      for (const line of lines) this.queue.push(stream, line);
-      // Lines that would be trimmed before anyone saw them are dropped before painting.
-      const excess = this.queue.length / 2 - this.maxLines;
-      if (excess > 0) this.queue.splice(0, excess * 2);
+    // Lines wait in `queue` (newer than the page's last line, appended in order) or in
+    // `backlog` (older than the page's first line, put in front newest first), as segments
+    // (see LogReader). Together with the page they never hold more than maxLines: what would
+    // be trimmed unseen is dropped, undecoded.
+    enqueue(segment) {
+      this.stats.lines += segment.count;
+      this.queue.push(segment);
+      this.queued += segment.count;
+      if (this.queued > this.maxLines) {
+        // More new lines than the page keeps: everything older goes at the next paint.
+        dropFront(this.queue, this.queued - this.maxLines);
+        this.queued = this.maxLines;
+        this.backlog = [];
+        this.backlogged = 0;
+        this.replaceAll = true;
+      } else if (this.backlogged) {
+        const shown = this.replaceAll ? 0 : this.lineCount;
+        const over = Math.min(this.backlogged + this.queued + shown - this.maxLines, this.backlogged);
+        if (over > 0) {
+          dropFront(this.backlog, over);
+          this.backlogged -= over;
+        }
+      }
+      this.schedulePaint();
+    }
+
+    resetQueues() {
+      this.queue = [];
+      this.queued = 0;
+      this.backlog = [];
+      this.backlogged = 0;
+    }
+
+    schedulePaint() {
       if (!this.painting) {
         this.painting = true;
         requestAnimationFrame(() => this.paint());
@@ -277,6 +437,11 @@
 
     renderLine(stream, text) {
       const div = document.createElement("div");
+      if (stream === MARKER) {
+        div.className = "line marker";
+        div.textContent = text;
+        return div;
+      }
       div.className = stream === STDERR ? "line stderr" : "line";
       let body = text.endsWith("\r") ? text.slice(0, -1) : text;
       if (this.timestamps) {
@@ -296,28 +461,143 @@
       return div;
     }
 
+    // One batch of DOM writes per animation frame, at most PAINT_BUDGET_MS of it: what is
+    // left waits for the next frame, so however fast lines come the tab stays responsive.
+    // Lines live in chunks of CHUNK_LINES (the stylesheet lets the browser skip laying out
+    // and painting chunks out of view): adding and trimming touch a few chunks, not every
+    // line on the page.
     paint() {
       this.painting = false;
-      const queue = this.queue;
-      this.queue = [];
-      if (!queue.length) return;
-      const fragment = document.createDocumentFragment();
-      const needle = this.findInput.value.toLowerCase();
-      for (let i = 0; i < queue.length; i += 2) {
-        const line = this.renderLine(queue[i], queue[i + 1]);
-        if (needle && line.textContent.toLowerCase().includes(needle)) line.classList.add("match");
-        fragment.append(line);
+      const now = performance.now();
+      // Lines to put in front of the page's first one this time.
+      let olderLimit = Infinity;
+      if (this.replaceAll) {
+        // More lines came than the page keeps (a flood): whatever is painted now is replaced
+        // by the next wave, so the page is replaced at most every OVERLOAD_PAINT_MS, painted
+        // from the newest line backwards, a screenful at first.
+        const wait = this.replacedAt + OVERLOAD_PAINT_MS - now;
+        if (wait > 0) {
+          this.paintLater(wait);
+          return;
+        }
+        this.replacedAt = now;
+        this.replaceAll = false;
+        this.output.replaceChildren();
+        this.lineCount = 0;
+        this.backlog = this.queue;
+        this.backlogged = this.queued;
+        this.queue = [];
+        this.queued = 0;
+        olderLimit = CHUNK_LINES;
+      } else if (now - this.replacedAt < OVERLOAD_PAINT_MS) {
+        olderLimit = 0; // the older lines come once no new flood replaces them at once
       }
-      this.output.append(fragment);
-      let extra = this.output.childElementCount - this.maxLines;
-      while (extra-- > 0) this.output.firstElementChild.remove();
+      if (!this.queued && !this.backlogged) return;
+      let made = 0;
+      const spent = () => ++made % 256 === 0 && performance.now() - now > PAINT_BUDGET_MS;
+      const needle = this.findInput.value.toLowerCase();
+      const newer = [];
+      while (this.queued && !spent()) {
+        const segment = this.queue[0];
+        newer.push(this.renderQueued(segment, segment.first, needle));
+        segment.first += 1;
+        this.queued -= 1;
+        if (--segment.count === 0) this.queue.shift();
+      }
+      const older = [];
+      while (this.backlogged && older.length < olderLimit && !spent()) {
+        const segment = this.backlog[this.backlog.length - 1];
+        segment.count -= 1;
+        this.backlogged -= 1;
+        older.push(this.renderQueued(segment, segment.first + segment.count, needle));
+        if (segment.count === 0) this.backlog.pop();
+      }
+      this.append(newer);
+      this.prepend(older.reverse());
+      this.trim();
       if (this.following) this.output.scrollTop = this.output.scrollHeight;
       else {
-        this.unseen += queue.length / 2;
+        this.unseen += newer.length + older.length;
         this.newCount.textContent = this.unseen;
       }
       if (needle) this.updateFindCount();
-      this.root.dataset.lines = this.output.childElementCount;
+      this.root.dataset.lines = this.lineCount;
+      if (this.queued || (this.backlogged && olderLimit === Infinity)) this.schedulePaint();
+      else if (this.backlogged) this.paintLater(this.replacedAt + OVERLOAD_PAINT_MS - performance.now());
+    }
+
+    paintLater(wait) {
+      this.painting = true;
+      setTimeout(() => requestAnimationFrame(() => this.paint()), Math.max(0, wait));
+    }
+
+    renderQueued(segment, index, needle) {
+      const line = this.renderLine(segment.stream, lineText(segment, index));
+      if (needle && line.textContent.toLowerCase().includes(needle)) line.classList.add("match");
+      return line;
+    }
+
+    chunk(lines) {
+      const chunk = document.createElement("div");
+      chunk.className = "chunk";
+      chunk.append(...lines);
+      return chunk;
+    }
+
+    append(lines) {
+      let at = 0;
+      const last = this.output.lastElementChild;
+      if (last && last.childElementCount < CHUNK_LINES) {
+        at = Math.min(CHUNK_LINES - last.childElementCount, lines.length);
+        last.append(...lines.slice(0, at));
+      }
+      const fragment = document.createDocumentFragment();
+      for (; at < lines.length; at += CHUNK_LINES) fragment.append(this.chunk(lines.slice(at, at + CHUNK_LINES)));
+      this.output.append(fragment);
+      this.lineCount += lines.length;
+    }
+
+    // `lines` (in log order) are older than the page's first line.
+    prepend(lines) {
+      let end = lines.length;
+      const first = this.output.firstElementChild;
+      if (first && first.childElementCount < CHUNK_LINES) {
+        const take = Math.min(CHUNK_LINES - first.childElementCount, end);
+        first.prepend(...lines.slice(end - take, end));
+        end -= take;
+      }
+      const fragment = document.createDocumentFragment();
+      let at = end % CHUNK_LINES;
+      if (at) fragment.append(this.chunk(lines.slice(0, at)));
+      for (; at < end; at += CHUNK_LINES) fragment.append(this.chunk(lines.slice(at, at + CHUNK_LINES)));
+      this.output.prepend(fragment);
+      this.lineCount += lines.length;
+    }
+
+    // The oldest lines past maxLines go in at most two DOM operations: the whole chunks
+    // they fill, then the first lines of the next chunk.
+    trim() {
+      let extra = this.lineCount - this.maxLines;
+      if (extra <= 0) return;
+      this.lineCount -= extra;
+      const first = this.output.firstElementChild;
+      let keep = first;
+      while (keep && keep.childElementCount <= extra) {
+        extra -= keep.childElementCount;
+        keep = keep.nextElementSibling;
+      }
+      const range = document.createRange();
+      if (keep !== first) {
+        range.setStartBefore(first);
+        if (keep) range.setEndBefore(keep);
+        else range.setEndAfter(this.output.lastElementChild);
+        range.deleteContents();
+      }
+      if (keep && extra > 0) {
+        range.setStartBefore(keep.firstElementChild);
+        range.setEndBefore(keep.children[extra]);
+        range.deleteContents();
+      }
     }
 
     setFollowing(on) {
@@ -330,15 +610,17 @@
     }
 
     clear() {
-      this.queue = [];
+      this.resetQueues();
+      this.replaceAll = false;
       this.output.replaceChildren();
+      this.lineCount = 0;
       this.findIndex = -1;
       this.updateFindCount();
     }
 
     find() {
       const needle = this.findInput.value.toLowerCase();
-      for (const line of this.output.children) {
+      for (const line of this.output.querySelectorAll(".line")) {
         line.classList.toggle("match", !!needle && line.textContent.toLowerCase().includes(needle));
         line.classList.remove("current");
       }
@@ -363,7 +645,7 @@
     }
   }
 
-  window.DockerwebLogs = { Demuxer, LineSplitter, LogViewer, appendAnsi };
+  window.DockerwebLogs = { LogReader, LogViewer, appendAnsi, lineText };
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("[data-log-viewer]").forEach((root) => new LogViewer(root));
   });
