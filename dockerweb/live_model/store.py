@@ -39,6 +39,17 @@ class Change:
 Listener = Callable[[Change], None]
 
 
+def _used(c: ContainerSummary, kind: str) -> tuple[str, ...]:
+    """What of `kind` a container uses: its image id, its volumes' or networks' names."""
+    if kind == "image":
+        return (c.image_id,)
+    if kind == "volume":
+        return c.volumes
+    if kind == "network":
+        return tuple(e.network for e in c.endpoints)
+    raise ValueError(kind)
+
+
 class LiveModel:
     def __init__(self):
         self._lock = threading.RLock()
@@ -143,13 +154,7 @@ class LiveModel:
         how many users), from one walk over the containers."""
         index: dict[str, tuple[list[str], int]] = {}
         for c in self._ordered("name"):
-            if kind == "image":
-                keys = (c.image_id,)
-            elif kind == "volume":
-                keys = c.volumes
-            else:
-                keys = tuple(e.network for e in c.endpoints)
-            for key in keys:
+            for key in _used(c, kind):
                 names, count = index.get(key, ([], 0))
                 if len(names) < limit:
                     names.append(c.name)
@@ -158,19 +163,7 @@ class LiveModel:
 
     def usage_counts(self, kind: str) -> dict[str, int]:
         """Image id / volume name / network name → how many containers use it."""
-        counts: dict[str, int] = {}
-        with self._lock:
-            containers = list(self._containers.values())
-        for c in containers:
-            if kind == "image":
-                keys = (c.image_id,)
-            elif kind == "volume":
-                keys = c.volumes
-            else:
-                keys = tuple(e.network for e in c.endpoints)
-            for key in keys:
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+        return {key: count for key, (_, count) in self.usage_index(kind, limit=0).items()}
 
     def _ordered(self, sort: str) -> list[ContainerSummary]:
         # Sorted once per change and sort key: 10,000 summaries sort in a few ms, but a team
