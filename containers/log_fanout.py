@@ -186,6 +186,9 @@ class SharedLog:
                 return
             except gateway.GatewayError as exc:
                 self._set_state(engine_down(exc))
+            except Exception as exc:  # a bug here must not leave every follower hanging
+                log.exception("log stream of %s failed", self.container_id[:12])
+                self._set_state(engine_down(exc))
             await self.changed.wait()
 
     async def _pump(self, stream) -> None:
