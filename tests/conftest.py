@@ -140,7 +140,7 @@ def make_container(docker_api, test_image):
         if start:
             docker_api.start(container["Id"])
         if not is_portal_helper(labels, container_name):  # the model never shows those
-            eng.settle_model(container["Id"], state="running" if start else None)
+            eng.settle_model(container["Id"], started=start)
         return docker_api.inspect_container(container["Id"])
 
     yield make

@@ -150,7 +150,9 @@ def remove_test_resources(client: docker.APIClient) -> None:
             pass
 
 
-def settle_model(container_id: str, *, state: str | None = None, gone: bool = False) -> None:
+def settle_model(
+    container_id: str, *, state: str | None = None, gone: bool = False, started: bool = False
+) -> None:
     """Wait until this process's live model shows what the test just did to a container
     through the engine directly (the portal learns it from the engine's events, a few ms
     later). Nothing to wait for when the model isn't running: its first listing will see it."""
@@ -164,6 +166,8 @@ def settle_model(container_id: str, *, state: str | None = None, gone: bool = Fa
         summary = engine.model.container(container_id)
         if gone:
             return summary is None
+        if started:  # running, or already done: a short-lived one may never be seen running
+            return summary is not None and summary.state != "created"
         return summary is not None and (state is None or summary.state == state)
 
     # A busy shared engine (another run creating thousands of containers) delays events.

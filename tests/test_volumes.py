@@ -11,7 +11,15 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from dockerweb.gateway import disk_usage
-from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, settle_volume, unique_name, wait_for
+from tests.engine import (
+    LABEL_KEY,
+    SESSION,
+    TEST_LABELS,
+    settle_model,
+    settle_volume,
+    unique_name,
+    wait_for,
+)
 from tests.pages import shown_messages, text
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in TEST_LABELS.items())
@@ -62,6 +70,7 @@ def fill(make_container, docker_api, volume: str) -> None:
     )
     assert docker_api.inspect_container(container["Id"])["State"]["ExitCode"] == 0
     docker_api.remove_container(container["Id"], force=True)
+    settle_model(container["Id"], gone=True)  # the volume is unused for the pages too
 
 
 def volume_exists(docker_api, name: str) -> bool:
