@@ -83,7 +83,7 @@ def _create(api: docker.APIClient, run: str) -> str:
         return api.create_container(
             IMAGE,
             command=["sleep", "3600"],
-            name=f"foreign-{run}-{uuid.uuid4().hex[:8]}",
+            name=f"foreign-{run}-{uuid.uuid4().hex[:12]}",
             labels={LABEL_KEY: run},
         )["Id"]
 
@@ -92,6 +92,12 @@ def _create(api: docker.APIClient, run: str) -> str:
     except docker.errors.ImageNotFound:
         # A concurrent `down` removed the image between our check and this create.
         _ensure_image(api)
+        return create()
+    except docker.errors.APIError as exc:
+        # A create the engine did but whose answer timed out under load leaves its name
+        # taken: a fresh name, once (the container already made is counted at the next `up`).
+        if exc.status_code != 409:
+            raise
         return create()
 
 
