@@ -74,6 +74,8 @@ class ModelSync:
         self._attempted = threading.Event()  # set after each attempt to list, up or down
         # Container id → time (ns) of the latest state event applied on arrival.
         self._said_ns: dict[str, int] = {}
+        # Container id → when an action last refreshed it (time.monotonic()).
+        self._refreshed_at: dict[str, float] = {}
 
     # --- control ------------------------------------------------------------------------
 
@@ -271,6 +273,7 @@ class ModelSync:
         for cid, cause in causes.items():
             if cause[0] == "destroy":
                 self.model.drop_container(cid, cause)
+        fetched_at = time.monotonic()
         if len(changed) > RELIST_ABOVE:
             listed = {c.id: c for c in gateway.containers.list_containers()}
             chunks = [changed]
@@ -280,12 +283,19 @@ class ModelSync:
             if len(changed) <= RELIST_ABOVE:
                 listed = gateway.containers.get_summaries(chunk)
             for cid in chunk:
-                if self._superseded(cid, causes[cid][1]):
-                    continue  # a later event already said more; its own batch fetches again
+                if self._superseded(cid, causes[cid][1]) or self._refreshed_since(cid, fetched_at):
+                    continue  # something later already said more (an event, an action)
                 if cid in listed:
                     self.model.put_container(listed[cid], causes[cid])
                 else:
                     self.model.drop_container(cid, causes[cid])
+
+    def _refreshed_since(self, container_id: str, fetched_at: float) -> bool:
+        with self._lock:
+            refreshed = self._refreshed_at.get(container_id, 0.0)
+            if refreshed <= fetched_at:
+                self._refreshed_at.pop(container_id, None)
+            return refreshed > fetched_at
 
     def _superseded(self, container_id: str, time_nano: int) -> bool:
         """Whether a state event later than `time_nano` was already applied on arrival: then
@@ -299,6 +309,10 @@ class ModelSync:
     # --- targeted refreshes (also used by actions, from the view's thread) ---------------
 
     def refresh_container(self, container_id: str) -> None:
+        """One container from the engine now (an action's result, from the view's thread).
+        A batch whose fetch began earlier won't overwrite it with what it read before."""
+        with self._lock:
+            self._refreshed_at[container_id] = time.monotonic()
         summary = gateway.containers.get_summary(container_id, listed_only=True)
         if summary is None:
             self.model.drop_container(container_id)
