@@ -95,7 +95,9 @@ def volume_sizes(wanted: Iterable[str] = (), *, timeout: float | None = None) ->
             )
         outcome = flight.outcome
     if isinstance(outcome, GatewayError):
-        raise outcome
+        # The kept failure is raised to every asker: without its old traceback, which each
+        # raise would otherwise lengthen.
+        raise outcome.with_traceback(None)
     return outcome
 
 
