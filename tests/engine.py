@@ -150,39 +150,35 @@ def remove_test_resources(client: docker.APIClient) -> None:
             pass
 
 
-def settle_model(
-    container_id: str, *, state: str | None = None, gone: bool = False, started: bool = False
-) -> None:
-    """Wait until this process's live model shows what the test just did to a container
-    through the engine directly (the portal learns it from the engine's events, a few ms
-    later). Nothing to wait for when the model isn't running: its first listing will see it."""
+def _settle(condition, what: str) -> None:
+    """Wait until this process's live model shows what the test just did through the engine
+    directly (the portal learns it from the engine's events, a few ms later; a busy shared
+    engine delays them). Nothing to wait for when the model isn't running: its first
+    listing will see it."""
     from dockerweb import engines
 
     engine = engines.current()
     if engine.sync.status != "up":
         return
+    wait_for(lambda: condition(engine.model), timeout=30, message=f"the live model to see {what}")
 
-    def settled():
-        summary = engine.model.container(container_id)
+
+def settle_model(
+    container_id: str, *, state: str | None = None, gone: bool = False, started: bool = False
+) -> None:
+    """`_settle` for a container: there, gone, started, or in `state`."""
+
+    def settled(model):
+        summary = model.container(container_id)
         if gone:
             return summary is None
         if started:  # running, or already done: a short-lived one may never be seen running
             return summary is not None and summary.state != "created"
         return summary is not None and (state is None or summary.state == state)
 
-    # A busy shared engine (another run creating thousands of containers) delays events.
-    wait_for(settled, timeout=30, message=f"the live model to see container {container_id[:12]}")
+    _settle(settled, f"container {container_id[:12]}")
 
 
 def settle_volume(name: str) -> None:
-    """`settle_model` for a volume the test just created through the engine."""
-    from dockerweb import engines
-
-    engine = engines.current()
-    if engine.sync.status != "up":
-        return
-    wait_for(
-        lambda: engine.model.volume(name) is not None,
-        timeout=30,
-        message=f"the live model to see volume {name}",
-    )
+    """`_settle` for a volume the test just created."""
+    _settle(lambda model: model.volume(name) is not None, f"volume {name}")
