@@ -58,7 +58,7 @@ def container_list(request):
     server from the live model (no engine call, however many containers)."""
     query = ContainerQuery.from_params(request.GET)
     try:
-        model = engines.current().live()
+        model = engines.live_for(request)
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         page = Page(rows=[], query=query, matched=0, total=0)
@@ -310,7 +310,7 @@ def container_run(request):
         except gateway.GatewayError as exc:
             form.add_engine_error(exc)
     try:
-        images = engines.current().live().images()
+        images = engines.live_for(request).images()
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         images = []

@@ -26,7 +26,7 @@ def _engine_problem(request):
     if problem is not None:
         return problem
     try:
-        engines.current().live()
+        engines.live_for(request)
     except gateway.EngineUnavailable as exc:
         request.engine_problem = exc
         return exc

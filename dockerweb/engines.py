@@ -83,6 +83,22 @@ def current() -> Engine:
         return _engines[key]
 
 
+def live_for(request) -> LiveModel:
+    """`current().live()`, asked once per request: the view, the sidebar and the banner of
+    one page share the answer, so while the engine is down the page waits for one retry,
+    not one per ask. Raises EngineUnavailable (the same one on every ask)."""
+    answer = getattr(request, "_live_model", None)
+    if answer is None:
+        try:
+            answer = current().live()
+        except gateway.EngineUnavailable as exc:
+            answer = exc
+        request._live_model = answer
+    if isinstance(answer, gateway.EngineUnavailable):
+        raise answer
+    return answer
+
+
 def all_started() -> list[Engine]:
     with _lock:
         return list(_engines.values())

@@ -34,7 +34,7 @@ def query_for(request, params=None) -> ContainerQuery:
 def build(request, params=None, selected: str = "") -> Sidebar | None:
     """The sidebar for this request, or None (with the engine banner) when the engine is down."""
     try:
-        model = engines.current().live()
+        model = engines.live_for(request)
     except gateway.EngineUnavailable as exc:
         request.engine_problem = exc
         return None

@@ -63,7 +63,7 @@ def containers_on(network_name: str) -> str:
 def _live(request):
     """The live model; None (with the banner) when the engine is down."""
     try:
-        return engines.current().live()
+        return engines.live_for(request)
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         return None
@@ -166,8 +166,7 @@ def _attachments(request, network, containers) -> list:
 
 def _render_detail(request, network_id, network, *, model=None, form=None, status=200):
     """The network's page; `network` None when the engine couldn't say."""
-    # Asked once per request: a second ask while the engine is down would wait again.
-    if model is None and network is not None and not getattr(request, "engine_problem", None):
+    if model is None and network is not None:
         model = _live(request)
     attachments, total = [], 0
     if network is not None and model is not None:

@@ -193,3 +193,26 @@ def test_events_cost_one_call_per_container_and_a_burst_one_listing(monkeypatch,
     with engine.using():
         engine.sync.apply_events(burst)
     assert calls == {"list": 1, "one": 1}
+
+
+def test_asks_of_one_request_while_the_engine_is_down_retry_once(settings, tmp_path, monkeypatch):
+    # A page asks from its view, its sidebar and its banner: one retry serves them all.
+    from types import SimpleNamespace
+
+    settings.DOCKER_HOST = f"unix://{tmp_path}/nothing.sock"
+    engine = engines.current()
+    attempts = []
+    real = engine.sync._list_then_watch
+    monkeypatch.setattr(engine.sync, "_list_then_watch", lambda: attempts.append(1) or real())
+    try:
+        with pytest.raises(gateway.EngineUnavailable):
+            engine.live()  # the engine's first listing fails: from here on it is down
+        before = len(attempts)
+        request = SimpleNamespace()
+        for _ in range(3):
+            with pytest.raises(gateway.EngineUnavailable):
+                engines.live_for(request)
+        assert len(attempts) - before == 1
+    finally:
+        engine.sync.stop()
+        gateway.reset()

@@ -43,7 +43,7 @@ def _shown(request) -> tuple[list[str], bool]:
         return list(dict.fromkeys(named)), False
     if request.GET.get("unused"):
         unused = gateway.volumes.prune_preview(
-            _volumes(request), engines.current().live().usage_counts("volume")
+            _volumes(request), engines.live_for(request).usage_counts("volume")
         )
         return [volume.name for volume in unused], True
     query = request.GET.get("q", "").strip()

@@ -36,7 +36,7 @@ def _audit(request, action: str, name: str, *, error=None, detail="") -> None:
 def _volumes(request) -> list[gateway.volumes.VolumeSummary]:
     """The engine's volumes, sorted by name, from the live model (no engine call).
     Raises EngineUnavailable."""
-    return engines.current().live().volumes()
+    return engines.live_for(request).volumes()
 
 
 def search_text(volume: gateway.volumes.VolumeSummary) -> str:
@@ -81,7 +81,7 @@ def volume_list(request):
     query = request.GET.get("q", "").strip()
     try:
         volumes = listed(request, query)
-        users = engines.current().live().usage_index("volume", limit=USERS_SHOWN)
+        users = engines.live_for(request).usage_index("volume", limit=USERS_SHOWN)
         rows = [VolumeRow(v, *users.get(v.name, ([], 0))) for v in volumes]
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
@@ -131,7 +131,7 @@ def remove(request, volume_name):
     context = {"volume_name": volume_name}
     try:
         volume = gateway.volumes.inspect_volume(volume_name)
-        users, user_count = engines.current().live().usage("volume", volume_name, limit=20)
+        users, user_count = engines.live_for(request).usage("volume", volume_name, limit=20)
         users = [c.name for c in users]
     except gateway.NotFound:
         raise Http404(f"No volume {volume_name} on this engine.") from None
@@ -192,7 +192,7 @@ def prune(request):
         return redirect("volumes:list")
     try:
         unused = gateway.volumes.prune_preview(
-            _volumes(request), engines.current().live().usage_counts("volume")
+            _volumes(request), engines.live_for(request).usage_counts("volume")
         )
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)

@@ -60,7 +60,7 @@ def image_rows(images, usage: dict[str, int]) -> list[ImageRow]:
 def image_list(request):
     query = request.GET.get("q", "").strip()
     try:
-        model = engines.current().live()
+        model = engines.live_for(request)
         rows = image_rows(model.images(), model.usage_counts("image"))
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
@@ -146,7 +146,7 @@ class Users:
 
 def containers_using(request, image_id: str) -> Users:
     try:
-        users, total = engines.current().live().usage("image", image_id, limit=USERS_SHOWN)
+        users, total = engines.live_for(request).usage("image", image_id, limit=USERS_SHOWN)
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
         return Users(image_id, [], 0)
