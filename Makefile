@@ -12,11 +12,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUFF := $(VENV)/bin/ruff
 
-.PHONY: run test test-fast test-busy lint bench format clean-venv venv test-tools
+.PHONY: run test test-fast test-busy lint bench format clean-venv venv test-tools assets
 
 # Serve the portal with Daphne (HTTP + websockets). It serves even without an engine:
 # the portal shows a banner while the engine is down.
-run: venv
+run: venv assets
 	scripts/ensure-engine.sh || true
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
@@ -24,13 +24,13 @@ run: venv
 
 # Lint, then the whole test suite (installs chromium/registry and starts an engine if needed).
 # With plain `make` the prerequisites run in the order listed.
-test: venv test-tools lint
+test: venv assets test-tools lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The pure tests only: no engine, registry or browser (tests/conftest.py marks the others).
 # DOCKER_HOST points at nothing, so a test that needs the engine and escaped the marking
 # fails here rather than quietly using whatever engine is around.
-test-fast: venv
+test-fast: venv assets
 	DOCKER_HOST=unix:///nonexistent/dockerweb-test-fast.sock \
 		$(PY) -m pytest -m "not engine and not browser" $(PYTEST_ARGS)
 
@@ -51,7 +51,7 @@ lint: venv
 
 # Every benchmark, then the busy-engine run at BENCH_FOREIGN (default 10000) foreign
 # containers, which takes minutes; BENCH_FOREIGN=0 leaves it out.
-bench: venv test-tools
+bench: venv assets test-tools
 	scripts/ensure-engine.sh
 	$(PY) bench/run.py
 
@@ -66,6 +66,10 @@ clean-venv:
 
 venv:
 	@VENV_DIR=$(VENV) scripts/bootstrap-venv.sh
+
+# Front-end packages from package-lock.json (npm ci), served through static files.
+assets:
+	@scripts/ensure-assets.sh
 
 test-tools:
 	@scripts/ensure-test-tools.sh

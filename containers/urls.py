@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from containers import settings_views, views
+from containers import processes_views, settings_views, stats_views, terminal_views, views
 from dockerweb import url_converters  # noqa: F401 - registers <container:…>
 
 
@@ -27,6 +27,13 @@ urlpatterns = [
     path("<container:container_id>/overview/", views.container_overview, name="overview"),
     path("<container:container_id>/inspect/", views.container_inspect, name="inspect"),
     path("<container:container_id>/header/", views.container_header, name="header"),
+    path("<container:container_id>/terminal/", terminal_views.container_terminal, name="terminal"),
+    path("<container:container_id>/stats/", stats_views.container_stats, name="stats"),
+    path(
+        "<container:container_id>/processes/",
+        processes_views.container_processes,
+        name="processes",
+    ),
     path("<container:container_id>/logs/download/", views.logs_download, name="logs-download"),
     path("<container:container_id>/remove/", views.container_remove, name="remove"),
     path(

@@ -105,11 +105,12 @@ def sidebar(request):
     return response
 
 
-def _detail_page(request, container_id: str, tab: str):
+def detail_page(request, container_id: str, tab: str, extra: dict | None = None):
+    """One of a container's tabs (`containers/detail_<tab>.html`), with `extra` context."""
     container = _inspect_or_404(request, container_id)
     if container is not None:
         request.selected_container = container.id  # the sidebar keeps it in view
-    context = {"container": container, "tab": tab}
+    context = {"container": container, "tab": tab, **(extra or {})}
     if container is not None and tab == "logs":
         context["log_tail"] = settings.LOG_TAIL_DEFAULT
     if container is not None and tab in ("overview", "inspect"):
@@ -146,19 +147,19 @@ def audit_env_read(request, container, where: str) -> None:
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def container_logs(request, container_id):
-    return _detail_page(request, container_id, "logs")
+    return detail_page(request, container_id, "logs")
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def container_overview(request, container_id):
-    return _detail_page(request, container_id, "overview")
+    return detail_page(request, container_id, "overview")
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def container_inspect(request, container_id):
-    return _detail_page(request, container_id, "inspect")
+    return detail_page(request, container_id, "inspect")
 
 
 @require_GET

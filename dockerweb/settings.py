@@ -226,7 +226,21 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages from npm (package.json, installed by `make` with `npm ci` into
+# node_modules/, never committed), each served under static/vendor/<name>/ — only the
+# folders a page needs, not the whole node_modules tree.
+VENDOR_ASSETS = {
+    "xterm": "@xterm/xterm",
+    "xterm-addon-fit": "@xterm/addon-fit/lib",
+    "uplot": "uplot/dist",
+}
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    *(
+        (f"vendor/{name}", BASE_DIR / "node_modules" / folder)
+        for name, folder in VENDOR_ASSETS.items()
+    ),
+]
 # Static files are served from the finders (app dirs, static/, django-htmx's bundled htmx),
 # so there is no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True

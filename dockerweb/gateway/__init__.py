@@ -14,6 +14,7 @@ from . import (
     logs,
     networks,
     recreate,
+    stats,
     volume_files,
     volumes,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "networks",
     "recreate",
     "reset",
+    "stats",
     "volume_files",
     "volumes",
 ]
