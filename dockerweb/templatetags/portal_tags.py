@@ -5,11 +5,14 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from dockerweb import container_html as rendering
+from dockerweb.sizes import human_size
 
 register = template.Library()
 
 register.simple_tag(rendering.sidebar_items, name="sidebar_items")
 register.simple_tag(rendering.table_rows, name="table_rows")
+# `{{ bytes|size }}`: the one way sizes are written on pages (dockerweb/sizes.py).
+register.filter("size", human_size)
 
 
 @register.simple_tag
