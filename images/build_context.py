@@ -13,6 +13,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
+from dockerweb.sizes import human_size
+
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -29,14 +31,6 @@ class MissingDockerfile(ContextProblem):
 class BuildContext:
     data: bytes  # a tar, gzipped when `gzip`
     gzip: bool
-
-
-def human_size(size: int) -> str:
-    """1024-based, as the engine and the CLI count: `200 MB`, `4 KB`, `512 bytes`."""
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.3g} {unit}"
-    return f"{size} bytes"
 
 
 def clean_path(value: str) -> str:

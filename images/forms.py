@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from dockerweb import gateway
 from dockerweb.parsing import ENV_KEY_RE, parse_key_values
 from dockerweb.references import IMAGE_ID_RE, REFERENCE_RE, reference_problem
+from dockerweb.sizes import human_size
 from images import build_context, image_reach
 from images.build_context import BuildContext, ContextProblem, MissingDockerfile
 
@@ -103,7 +104,7 @@ class BuildForm(forms.Form):
         # is checked here, before the archive is read.
         if upload and upload.size > limit:
             raise ValidationError(
-                f"The build context is larger than the {build_context.human_size(limit)} limit."
+                f"The build context is larger than the {human_size(limit)} limit."
             )
         return upload
 

@@ -182,3 +182,16 @@ def settle_model(
 def settle_volume(name: str) -> None:
     """`_settle` for a volume the test just created."""
     _settle(lambda model: model.volume(name) is not None, f"volume {name}")
+
+
+def settle_image(image_id: str, *, gone: bool = False, tags: tuple[str, ...] | None = None) -> None:
+    """`_settle` for an image the test just built, tagged or removed (with `tags`: until the
+    model's image has exactly those)."""
+
+    def settled(model):
+        summary = model.image(image_id)
+        if gone:
+            return summary is None
+        return summary is not None and (tags is None or sorted(summary.tags) == sorted(tags))
+
+    _settle(settled, f"image {image_id[7:19]}")

@@ -436,7 +436,13 @@ def converters(ours, containers, images, volumes, networks, paths):
             ["/containers/", "/images/", "/volumes/", "/networks/", "/jobs/", "/audit/"]
         ),
         st.fixed_dictionaries(
-            {"q": fz.junk(), "state": fz.junk(), "page": fz.junk(), "image": fz.junk()}
+            {
+                "q": fz.junk(),
+                "state": fz.junk(),
+                "page": fz.junk(),
+                "image": fz.junk(),
+                "show": fz.junk(),  # the images list's filter
+            }
         ),
     )
     # The sizes the volume pages fill in after: which volumes, by name, filter or prune.

@@ -107,13 +107,14 @@ def test_image_list_filters_by_name_and_offers_a_live_filter_box(admin_client, m
         assert f'href="{href}"' in page, href
 
 
-def test_image_list_partial_is_the_table_body_alone(admin_client, make_image):
+def test_image_list_partial_is_the_filters_and_the_table_alone(admin_client, make_image):
     reference, _ = make_image()
 
     response = admin_client.get("/images/", headers={"HX-Request": "true"})
 
     body = response.content.decode().strip()
-    assert body.startswith('<tbody id="image-rows">') and body.endswith("</tbody>")
+    assert body.startswith('<fieldset class="image-filter"') and body.endswith("</table>")
+    assert '<tbody id="image-rows">' in body
     assert reference in [r["data-reference"] for r in table_rows(body)]
     assert "<html" not in body
     assert has_vary_header(response, "HX-Request")

@@ -290,7 +290,7 @@ def test_upload_larger_than_the_limit_is_refused(admin_client, settings, test_im
     response = admin_client.post(URL, data)
 
     assert response.status_code == 400
-    assert "The build context is larger than the 4 KB limit." in field_errors(response, "context")
+    assert "The build context is larger than the 4.1 kB limit." in field_errors(response, "context")
     assert_no_job_started()
 
 

@@ -16,6 +16,7 @@ from django.test import Client
 from audit.models import AuditEntry
 from dockerweb import gateway
 from dockerweb.gateway import disk_usage
+from dockerweb.sizes import human_size
 from tests.engine import TEST_LABELS, settle_volume, unique_name, wait_for
 from tests.engine_spy import spying_on_the_engine
 from tests.socket_proxy import SocketProxy
@@ -139,7 +140,7 @@ def test_sizes_fill_in_what_the_engine_measured(
 
     assert list(filtered) == [name]
     size, title, shown = filtered[name]
-    assert size >= FILE_BYTES and title == f"{size} bytes" and shown.endswith("KB")
+    assert size >= FILE_BYTES and title == f"{size} bytes" and shown == human_size(size)
     assert everything[name][0] == size and everything[empty][0] == 0
     assert list(sizes_in(one)) == [name] and sizes_in(one)[name][0] == size
     assert problem_line(one) is None

@@ -6,13 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.records import record
 from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import render_page_or_partial
+from dockerweb.sizes import human_size
 from volumes.forms import VolumeForm
 
 VIEW = "volumes.view_volume"
@@ -185,7 +185,7 @@ def prune(request):
             return redirect("volumes:prune")
         summary = (
             f"Pruned {len(deleted)} unused volume{'s' if len(deleted) != 1 else ''}: "
-            f"{filesizeformat(reclaimed)} reclaimed ({reclaimed} bytes)."
+            f"{human_size(reclaimed)} reclaimed ({reclaimed} bytes)."
         )
         _audit(request, "volume.prune", "unused volumes", detail=f"{summary} {', '.join(deleted)}")
         messages.success(request, summary)

@@ -15,6 +15,8 @@ from .errors import EngineError, NotFound
 from .types import parse_engine_time
 
 NONE_TAG = "<none>:<none>"
+# What the history says for a step whose image is not on this engine.
+MISSING_LAYER = "<missing>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,9 @@ class ImageSummary:
     size: int
     created: datetime
     labels: dict[str, str] = field(default_factory=dict)
+    # The image it was built on, when that image is on this engine; "" for a base image (an
+    # import, or a pull: a registry sends layers, not the images they were built as).
+    parent_id: str = ""
 
     @property
     def short_id(self) -> str:
@@ -35,9 +40,18 @@ class ImageSummary:
     def dangling(self) -> bool:
         return not self.tags
 
+    @property
+    def base(self) -> bool:
+        return not self.parent_id
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
+    """One layer of `docker history`, newest first."""
+
+    # The image this step made when it is on this engine; "" for a step whose image isn't
+    # (the engine says "<missing>": pulled layers, or steps of another machine's build).
+    image_id: str
     created_by: str
     size: int
     created: datetime | None
@@ -60,6 +74,11 @@ class ImageDetail:
     labels: dict[str, str]
     history: tuple[HistoryEntry, ...]
     raw: dict
+    parent_id: str = ""
+
+    @property
+    def base(self) -> bool:
+        return not self.parent_id
 
     @property
     def short_id(self) -> str:
@@ -86,6 +105,7 @@ def _summary(item: dict) -> ImageSummary:
         size=item.get("Size", 0),
         created=datetime.fromtimestamp(item.get("Created", 0), tz=UTC),
         labels=item.get("Labels") or {},
+        parent_id=item.get("ParentId") or "",
     )
 
 
@@ -154,6 +174,7 @@ def inspect_image(reference: str) -> ImageDetail:
         labels=config.get("Labels") or {},
         history=tuple(
             HistoryEntry(
+                image_id=_local_id(h.get("Id")),
                 created_by=h.get("CreatedBy", ""),
                 size=h.get("Size", 0),
                 created=datetime.fromtimestamp(h["Created"], tz=UTC) if h.get("Created") else None,
@@ -162,6 +183,31 @@ def inspect_image(reference: str) -> ImageDetail:
             for h in history
         ),
         raw=doc,
+        parent_id=doc.get("Parent") or "",
+    )
+
+
+def _local_id(history_id: str | None) -> str:
+    return "" if not history_id or history_id == MISSING_LAYER else history_id
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLink:
+    """An image as a link of a parent chain: its id, its tags, the image it was built on."""
+
+    id: str
+    tags: tuple[str, ...]
+    parent_id: str
+
+
+def image_link(image_id: str) -> ImageLink:
+    """One image's place in its chain (one inspect). Raises NotFound, EngineUnavailable."""
+    with translate_errors():
+        doc = api().inspect_image(image_id)
+    return ImageLink(
+        id=doc["Id"],
+        tags=tuple(t for t in doc.get("RepoTags") or () if t != NONE_TAG),
+        parent_id=doc.get("Parent") or "",
     )
 
 

@@ -14,6 +14,8 @@ from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import render_page_or_partial
 from dockerweb.references import IMAGE_ID_RE, reference_problem
+from images import image_filters
+from images.lineage import lineage_of, steps
 from images.views import VIEW
 
 HUB_QUERY_MAX = 200
@@ -59,17 +61,25 @@ def image_rows(images, usage: dict[str, int]) -> list[ImageRow]:
 @permission_required(VIEW, raise_exception=True)
 def image_list(request):
     query = request.GET.get("q", "").strip()
+    show = image_filters.chosen(request.GET)
     try:
         model = engines.live_for(request)
-        rows = image_rows(model.images(), model.usage_counts("image"))
+        images, usage = model.images(), model.usage_counts("image")
     except gateway.EngineUnavailable as exc:
         report_engine_error(request, exc)
-        rows = []
+        images, usage = [], {}
+    rows = image_rows(image_filters.keep(images, usage, show), usage)
     if query:
         needle = query.lower()
         rows = [row for row in rows if needle in row.search_text]
-    context = {"rows": rows, "query": query}
-    return render_page_or_partial(request, "images/list.html", "images/_rows.html", context)
+    context = {
+        "rows": rows,
+        "query": query,
+        "show": show,
+        "filter_choices": image_filters.choices(images, usage),
+        "filter_param": image_filters.PARAM,
+    }
+    return render_page_or_partial(request, "images/list.html", "images/_window.html", context)
 
 
 class TagForm(forms.Form):
@@ -153,11 +163,21 @@ def containers_using(request, image_id: str) -> Users:
     return Users(image_id, [c.name for c in users], total)
 
 
+def parent_chain(request, image):
+    try:
+        model = engines.live_for(request)
+    except gateway.EngineUnavailable:
+        model = None  # the inspect just worked: walk the chain with the engine alone
+    return lineage_of(image, model)
+
+
 def render_detail(request, reference: str, *, tag_form: TagForm | None = None, status=200):
     image = inspect_or_404(request, reference)
     context = {"reference": reference, "image": image}
     if image is not None:
         context.update(
+            lineage=parent_chain(request, image),
+            steps=steps(image.history),
             tag_form=tag_form or TagForm(),
             containers=containers_using(request, image.id),
             inspect_json=json.dumps(image.raw, indent=2, sort_keys=True),

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.records import record
 from dockerweb import engines, gateway
 from dockerweb.engine_errors import report_engine_error
+from dockerweb.sizes import human_size
 from images.views import PUSH, REMOVE
 from images.views.browse import (
     TagForm,
@@ -177,7 +177,7 @@ def prune(request):
         count = len(before & set(deleted))
         summary = (
             f"Pruned {count} dangling image{'s' if count != 1 else ''}: "
-            f"{filesizeformat(reclaimed)} reclaimed ({reclaimed} bytes)."
+            f"{human_size(reclaimed)} reclaimed ({reclaimed} bytes)."
         )
         removed = ", ".join(sorted(before & set(deleted)))
         _audit(request, "image.prune", "dangling images", detail=f"{summary} {removed}".strip())

@@ -6,12 +6,9 @@
   const LABELS = { succeeded: "Succeeded", failed: "Failed", running: "Running", interrupted: "Interrupted" };
   const TOO_MANY_STREAMS = 4429; // close code: the user (or the portal) is at the stream cap
 
-  function formatBytes(n) {
-    if (!n) return "0 B";
-    const units = ["B", "KB", "MB", "GB"];
-    const i = Math.min(units.length - 1, Math.floor(Math.log(n) / Math.log(1000)));
-    return `${(n / 1000 ** i).toFixed(i ? 1 : 0)} ${units[i]}`;
-  }
+  // The server's units (static/js/sizes.js, loaded first): a layer's bytes read here as the
+  // image's size reads on its page.
+  const formatBytes = (n) => window.dockerwebSizes.human(n || 0);
 
   // As Django's reverse() writes it: `/`, `:` and `@` stay readable in a path.
   const referenceInPath = (reference) =>
