@@ -99,12 +99,23 @@ def prune_containers_work(ids: list[str], names: dict[str, str]):
     return work
 
 
+def _unambiguous(record_id: str, known: set[str]) -> bool:
+    """The engine's prune matches an id filter as a pattern, not exactly: a record is pruned
+    by its id only if it exists and no other record's id contains it."""
+    return record_id in known and not any(record_id in other for other in known - {record_id})
+
+
 def prune_build_cache_work(ids: list[str]):
-    """A job's work: prune each confirmed build-cache record (one engine call each)."""
+    """A job's work: prune each confirmed build-cache record that still exists (one engine
+    call each)."""
 
     def work(reporter: Reporter) -> dict:
+        known = {r.id for r in gateway.disk_usage.summary().build_records}
         reclaimed = 0
         for record_id in ids:
+            if not _unambiguous(record_id, known):
+                reporter.line(f"{record_id}: not pruned (no such record, or its id is ambiguous)")
+                continue
             freed = gateway.system.prune_build_cache_record(record_id)
             reclaimed += freed
             reporter.line(

@@ -9,12 +9,14 @@ import pytest
 
 from audit.models import AuditEntry
 from dashboard import facts as engine_facts
+from dashboard.prune import _unambiguous
 from dashboard.sampler import Running, Sampler
 from dockerweb import engines, gateway
 from dockerweb.gateway import disk_usage
 from dockerweb.gateway.stats import StatsSample
 from jobs.models import Job
 from tests.engine import settle_model, unique_name, wait_for
+from tests.engine_spy import spying_on_the_engine
 from tests.pages import shown_messages, text
 from tests.socket_proxy import SocketProxy
 from tests.users import client_for, make_user
@@ -352,15 +354,26 @@ def test_the_build_cache_prune_asks_first_and_prunes_only_the_confirmed_records(
     )
     assert page.status_code == 200
     assert "unused build cache" in text(page) or "will be deleted" in text(page)
-    # A record nobody has: pruned by id, nothing else touched, and recorded.
-    response = admin_client.post("/dashboard/prune/build-cache/", {"record": "dwtnosuchrecord0"})
-    job = finished_job(response)
+    # A record nobody has: the engine's prune is never asked (its id filter is a pattern:
+    # "a" would take every record with an "a" in its id), and the ask is recorded.
+    with spying_on_the_engine() as spy:
+        response = admin_client.post("/dashboard/prune/build-cache/", {"record": "a"})
+        job = finished_job(response)
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.result == {"reclaimed": 0}
+    assert not [r for r in spy.requests if r.path == "/build/prune"]
+    assert "a: not pruned (no such record" in job.output
     entry = AuditEntry.objects.get(action="build_cache.prune")
-    assert "dwtnosuchrecord0" in entry.detail
+    assert entry.detail.endswith("1 confirmed: a")
     assert admin_client.post("/dashboard/prune/build-cache/", {"record": "../x"}).status_code == 302
     assert Job.objects.count() == 1
+
+
+def test_a_build_cache_record_is_pruned_by_id_only_when_that_id_is_unambiguous():
+    known = {"abc123", "xabc123y", "zz9"}
+    assert _unambiguous("zz9", known)
+    assert not _unambiguous("abc123", known), "the engine's pattern would take xabc123y too"
+    assert not _unambiguous("nope", known) and not _unambiguous("z", known)
 
 
 @pytest.mark.django_db

@@ -135,6 +135,12 @@ def last_known(name: str) -> int | None:
     return None if size < 0 else size
 
 
+def summary(*, timeout: float | None = None) -> system.DiskUsage:
+    """The whole disk-usage summary, from a recent answer or the one query under way
+    (waiting for it, as `volume_sizes`). Raises EngineUnavailable, EngineError."""
+    return volume_sizes((), timeout=timeout).summary
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """The query is under way (started `seconds` ago); ask again for its answer."""
