@@ -73,11 +73,13 @@ def prune_containers(request):
     for container in offer.containers if offer else ():
         rows.append((container, sizes.get(container.id) if sizes is not None else None))
     known = [size for _, size in rows if size is not None]
+    if len(known) < len(rows):
+        disk_usage.summary_now()  # measured in the background (if not already): a reload shows them
     context = {
         "q": q,
         "offer": offer,
         "rows": rows,
-        "measured": sizes is not None,
+        "measured": bool(known),
         "total_size": sum(known),
         "sizes_partial": len(known) < len(rows),
     }

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('pull', 'Pull'), ('build', 'Build'), ('push', 'Push'), ('prune', 'Prune')], max_length=16),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("pull", "Pull"),
+                    ("build", "Build"),
+                    ("push", "Push"),
+                    ("prune", "Prune"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
