@@ -47,6 +47,12 @@ DOCKER_TIMEOUT = env_float("DOCKERWEB_DOCKER_TIMEOUT", 10.0, minimum=0.5)
 # gets a timeout of its own, and its answer is kept briefly and shared by everyone looking.
 DF_TIMEOUT = env_float("DOCKERWEB_DF_TIMEOUT", 30.0, minimum=0.5)
 DF_CACHE_SECONDS = env_float("DOCKERWEB_DF_CACHE_SECONDS", 10.0)
+# The dashboard's top containers (dashboard/sampler.py): while someone looks, a round every
+# DASHBOARD_SAMPLE_SECONDS measures at most DASHBOARD_SAMPLE_MAX running containers (one stats
+# call each, about a second), DASHBOARD_SAMPLE_PARALLEL at a time, least recently measured first.
+DASHBOARD_SAMPLE_MAX = env_int("DOCKERWEB_DASHBOARD_SAMPLE_MAX", 40, minimum=1, maximum=1000)
+DASHBOARD_SAMPLE_PARALLEL = env_int("DOCKERWEB_DASHBOARD_SAMPLE_PARALLEL", 4, minimum=1, maximum=64)
+DASHBOARD_SAMPLE_SECONDS = env_float("DOCKERWEB_DASHBOARD_SAMPLE_SECONDS", 10.0, minimum=1.0)
 
 # Largest build context a user may upload (bytes).
 BUILD_UPLOAD_LIMIT = env_int("DOCKERWEB_BUILD_UPLOAD_LIMIT", 200 * 1024 * 1024, minimum=1024)
@@ -88,6 +94,7 @@ INSTALLED_APPS = [
     "images",
     "volumes",
     "networks",
+    "dashboard",
     "roles",
     "axes",  # log-in throttling; its lockouts are listed and removed in the admin
 ]

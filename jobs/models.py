@@ -5,7 +5,7 @@ from django.db import models
 
 
 class Job(models.Model):
-    """Long engine work (pull, build, push) that runs outside the request that started it.
+    """Long engine work (pull, build, push, prune) that runs outside the request that started it.
 
     Anyone allowed can watch it live; the outcome and a bounded tail of its output stay here,
     so a closed tab loses nothing.
@@ -15,6 +15,7 @@ class Job(models.Model):
         PULL = "pull", "Pull"
         BUILD = "build", "Build"
         PUSH = "push", "Push"
+        PRUNE = "prune", "Prune"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

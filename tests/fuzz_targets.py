@@ -374,6 +374,27 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
                 st.fixed_dictionaries({"remove_volumes": st.sampled_from(["", "on", "x"])}),
             ),
         ),
+        (
+            "form: prune stopped containers",
+            10,
+            # Never ours (a stopped one would go): the ids posted back are what is tested.
+            *post(
+                "prune-containers",
+                "/dashboard/prune/containers/",
+                st.fixed_dictionaries(
+                    {"container": st.lists(containers.filter(_not_ours(ours)), max_size=3)}
+                ),
+            ),
+        ),
+        (
+            "form: prune build cache",
+            10,
+            *post(
+                "prune-build-cache",
+                "/dashboard/prune/build-cache/",
+                st.fixed_dictionaries({"record": st.lists(fz.field(), max_size=3)}),
+            ),
+        ),
         *converters(ours, containers, images, volumes, networks, paths),
     ]
 

@@ -442,6 +442,24 @@ def case_remove_network(w: World) -> Expected:
     return Expected("network.remove", "network", network["Id"], network["Name"])
 
 
+def case_prune_containers(w: World) -> Expected:
+    # Only our own stopped container, by id: the engine's other stopped containers stay.
+    container = w.container(start=False)
+    response = w.client.post("/dashboard/prune/containers/", {"container": container["Id"]})
+    assert _finished_job(response).result["removed"] == [container["Id"]]
+    name = container["Name"].lstrip("/")
+    return Expected("container.prune", "container", "", "stopped containers", detail_has=name)
+
+
+def case_prune_build_cache(w: World) -> Expected:
+    # A record no one has: the prune names exactly it, so nobody's build cache is touched.
+    response = w.client.post("/dashboard/prune/build-cache/", {"record": "dwtauditnorecord"})
+    assert _finished_job(response).result == {"reclaimed": 0}
+    return Expected(
+        "build_cache.prune", "build_cache", "", "build cache", detail_has="dwtauditnorecord"
+    )
+
+
 def _pause(api, container_id):
     api.pause(container_id)
 
@@ -477,6 +495,8 @@ CASES: dict[str, dict[str, Callable[[World], Expected]]] = {
     "networks:connect": {"connect": case_connect},
     "networks:disconnect": {"disconnect": case_disconnect},
     "networks:remove": {"remove": case_remove_network},
+    "dashboard:prune-containers": {"prune": case_prune_containers},
+    "dashboard:prune-build-cache": {"prune": case_prune_build_cache},
 }
 ALL_CASES = [(route, label) for route, cases in CASES.items() for label in cases]
 

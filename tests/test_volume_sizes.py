@@ -59,13 +59,13 @@ def own_volume(docker_api):
 def df_calls(monkeypatch):
     """Every call of the gateway's disk-usage query (it still reaches the engine)."""
     calls = []
-    real = gateway.volumes.volume_sizes
+    real = gateway.system.disk_usage
 
     def counted(*args, **kwargs):
         calls.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gateway.volumes, "volume_sizes", counted)
+    monkeypatch.setattr(gateway.system, "disk_usage", counted)
     return calls
 
 
@@ -191,7 +191,7 @@ def test_concurrent_size_requests_share_one_disk_usage_query(own_volume, monkeyp
     viewers = 6
     name = own_volume()
     admin = User.objects.create_superuser("sizes-admin", password="sizes-admin-pw-1")
-    real = gateway.volumes.volume_sizes
+    real = gateway.system.disk_usage
 
     def once_everyone_waits(*args, **kwargs):
         # Only answer once all the other requests wait for this query: they overlap for sure.
@@ -201,7 +201,7 @@ def test_concurrent_size_requests_share_one_disk_usage_query(own_volume, monkeyp
         )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gateway.volumes, "volume_sizes", once_everyone_waits)
+    monkeypatch.setattr(gateway.system, "disk_usage", once_everyone_waits)
     logged_in = Client()
     logged_in.force_login(admin)  # one session, shared: the threads only read it
     answers = []

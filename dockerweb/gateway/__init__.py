@@ -15,6 +15,7 @@ from . import (
     networks,
     recreate,
     stats,
+    system,
     volume_files,
     volumes,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "recreate",
     "reset",
     "stats",
+    "system",
     "volume_files",
     "volumes",
 ]

@@ -1,4 +1,5 @@
-"""Volume sizes for pages: one disk-usage query in flight per process, its answer kept briefly.
+"""Disk usage for pages (volume sizes, the dashboard's summary): one disk-usage query in
+flight per process, its answer kept briefly.
 
 The engine answers `system df` by walking every volume (and every layer): 1.8 s alone at
 10,000 containers, tens of seconds on a busy engine, and engine 20.10 (API 1.41) can't be
@@ -7,6 +8,8 @@ afterwards, and here every such request, however many people look, shares one qu
 the first one asks the engine (with DF_TIMEOUT, not the ordinary call timeout), the others
 wait for the same answer, and the answer, or its failure, serves everyone for
 DF_CACHE_SECONDS (a failure too, so a slow engine isn't asked again by every viewer).
+The dashboard doesn't even wait: `summary_now()` starts the query in a thread of its own and
+says how long it has been under way, so a page polls for the answer and shows its progress.
 """
 
 import logging
@@ -17,8 +20,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from . import volumes
-from .client import engine_address
+from . import system
+from .client import current_connection, engine_address, using
 from .errors import EngineError, EngineUnavailable, GatewayError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ _HANDOVER = 1.0
 class Measurement:
     sizes: dict[str, int]  # volume name → bytes; -1 when the engine doesn't know
     taken_at: float  # time.monotonic()
+    summary: system.DiskUsage | None = None  # the whole answer: images, containers, build cache
 
 
 @dataclass(eq=False)
@@ -44,6 +48,7 @@ class _Flight:
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Measurement | GatewayError | None = None
     waiters: int = 0
+    started_at: float = field(default_factory=time.monotonic)
 
 
 _lock = threading.Lock()
@@ -104,7 +109,8 @@ def volume_sizes(wanted: Iterable[str] = (), *, timeout: float | None = None) ->
 def _ask(address: str, flight: _Flight, timeout: float) -> None:
     """Query the engine for everyone waiting on `flight`; always ends the flight."""
     try:
-        outcome = Measurement(volumes.volume_sizes(timeout=timeout), time.monotonic())
+        summary = system.disk_usage(timeout=timeout)
+        outcome = Measurement(summary.volume_sizes, time.monotonic(), summary)
     except GatewayError as exc:
         outcome = exc
     except Exception as exc:
@@ -125,8 +131,50 @@ def last_known(name: str) -> int | None:
     """A volume's size in the last answer the engine gave, however old; never asks."""
     with _lock:
         measurement = _last_good.get(engine_address())
-    size = measurement.sizes.get(name, volumes.UNKNOWN_SIZE) if measurement else -1
+    size = measurement.sizes.get(name, system.UNKNOWN_SIZE) if measurement else -1
     return None if size < 0 else size
+
+
+def summary(*, timeout: float | None = None) -> system.DiskUsage:
+    """The whole disk-usage summary, from a recent answer or the one query under way
+    (waiting for it, as `volume_sizes`). Raises EngineUnavailable, EngineError."""
+    return volume_sizes((), timeout=timeout).summary
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The query is under way (started `seconds` ago); ask again for its answer."""
+
+    seconds: float
+
+
+def summary_now() -> Measurement | GatewayError | Pending:
+    """The engine's disk-usage summary without waiting: a recent answer (or failure), else
+    the query under way — started now, in a thread of its own, if none is. Never raises."""
+    address = engine_address()
+    with _lock:
+        now = time.monotonic()
+        outcome = _usable(address, (), now)
+        if outcome is not None:
+            return outcome
+        flight = _flights.get(address)
+        if flight is not None:
+            return Pending(now - flight.started_at)
+        flight = _flights[address] = _Flight()
+    connection = current_connection()
+
+    def ask_in_background():
+        with using(connection):
+            _ask(address, flight, settings.DF_TIMEOUT)
+
+    threading.Thread(target=ask_in_background, name="disk-usage", daemon=True).start()
+    return Pending(0.0)
+
+
+def last_summary() -> Measurement | None:
+    """The last answer the engine gave, however old; never asks."""
+    with _lock:
+        return _last_good.get(engine_address())
 
 
 def waiting() -> int:

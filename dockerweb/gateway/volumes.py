@@ -1,4 +1,4 @@
-"""Volumes: listing (with sizes and users), creating, removing, pruning."""
+"""Volumes: listing, creating, removing, pruning (their sizes: system.disk_usage)."""
 
 import re
 import threading
@@ -6,18 +6,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import requests.exceptions
 from docker.utils import version_gte
 
-from . import raw_http
-from .client import api, engine_address, translate_errors
-from .errors import EngineUnavailable
+from .client import api, translate_errors
 from .types import parse_engine_time
 
 # The engine names anonymous volumes with 64 random hex digits.
 ANONYMOUS_NAME_RE = re.compile(r"^[0-9a-f]{64}$")
 LOCAL_DRIVER = "local"
-UNKNOWN_SIZE = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,32 +55,6 @@ def inspect_volume(name: str) -> VolumeSummary:
     """One volume. Raises NotFound, EngineUnavailable."""
     with translate_errors():
         return _summary(api().inspect_volume(name))
-
-
-def volume_sizes(timeout: float | None = None) -> dict[str, int]:
-    """Volume name → bytes used, from the engine's disk-usage data (-1 when unknown).
-
-    The engine walks every volume for this (seconds on a big or busy engine), so pages never
-    call it: they go through disk_usage, which shares one query and keeps its answer.
-    `timeout`: seconds to wait for the answer (default: DOCKER_TIMEOUT).
-    Raises EngineUnavailable (also when no answer came within `timeout`), EngineError.
-    """
-    with translate_errors():
-        client = api()
-        timeout = client.timeout if timeout is None else timeout
-        try:
-            # docker-py's df() takes no timeout: the same request with one of its own.
-            response = raw_http.get(client, "/system/df", timeout=timeout)
-        except requests.exceptions.Timeout as exc:
-            raise EngineUnavailable(
-                engine_address(), f"no answer to the disk-usage query within {timeout:g} s"
-            ) from exc
-        answer = response.json()
-    sizes = {}
-    for item in answer.get("Volumes") or ():
-        usage = item.get("UsageData") or {}
-        sizes[item["Name"]] = usage.get("Size", UNKNOWN_SIZE)
-    return sizes
 
 
 # A volume driver name is a plugin name ("local", "vieux/sshfs:latest"): never a path. The

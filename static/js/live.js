@@ -145,6 +145,14 @@
     });
   }
 
+  // Counts shown on the page ([data-live-count="running"], "images"…) follow every list message.
+  function showCounts(counts) {
+    document.querySelectorAll("[data-live-count]").forEach((el) => {
+      const count = counts[el.dataset.liveCount];
+      if (count !== undefined) el.textContent = Number(count).toLocaleString("en-US");
+    });
+  }
+
   function showEngine(msg) {
     if (msg.up) {
       if (body.hasAttribute("data-engine-down-at-render")) {
@@ -184,6 +192,7 @@
     };
     socket.onmessage = (event) => {
       const msg = JSON.parse(event.data);
+      if (msg.type === "list" && msg.counts) showCounts(msg.counts);
       if (msg.type === "engine") showEngine(msg);
       else if (msg.type === "container") queuePatch(msg);
       else if (msg.type === "list" && msg.kind === "container") containerListChanged(msg);
