@@ -44,6 +44,7 @@ ENGINE_TESTS = frozenset(
         "test_build_pull_reach::test_the_run_form_cannot_pull_from_the_hosts_own_addresses_either",
         "test_csp::test_errors_posts_and_static_files_carry_the_policy_too",
         "test_csp::test_no_page_allows_inline_styles_the_admin_included",
+        "test_dashboard::test_the_build_cache_prune_asks_first_and_prunes_only_the_confirmed_records",
         "test_data_files::test_a_fresh_start_creates_the_data_private",
         "test_data_files::test_an_older_world_readable_data_dir_is_tightened_on_start",
         "test_gateway_containers::test_unknown_container_raises_not_found",
