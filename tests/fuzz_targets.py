@@ -206,7 +206,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
     )
     subnets = st.integers(min_value=0, max_value=255).map(lambda n: f"198.18.{n}.0/24")
     return [
-        ("form: run container", 30, *post("run", "/containers/new/", run_form)),
+        ("form: run container", 30, *post("run", "/containers/new/advanced/", run_form)),
         (
             "form: container settings",
             30,

@@ -137,7 +137,9 @@ def test_the_run_form_creates_exactly_what_the_policy_judged(
     name = eng.unique_name("dwt-path-run")
     names.append(name)
 
-    response = admin_client.post("/containers/new/", _run_form(test_image, name, env="A=1"))
+    response = admin_client.post(
+        "/containers/new/advanced/", _run_form(test_image, name, env="A=1")
+    )
 
     assert response.status_code == 302
     (call,) = judged
@@ -155,7 +157,7 @@ def test_the_run_form_creates_nothing_the_policy_refuses(
     name = eng.unique_name("dwt-path-refused")
     names.append(name)
 
-    response = admin_client.post("/containers/new/", _run_form(test_image, name))
+    response = admin_client.post("/containers/new/advanced/", _run_form(test_image, name))
 
     assert response.status_code == 400
     assert "Refused by the test's policy." in text(response)
@@ -230,7 +232,9 @@ def test_pull_it_first_judges_before_pulling_and_again_once_the_image_is_here(
     names.append(name)
 
     job = _wait_for_job(
-        admin_client.post("/containers/new/", _run_form(remote_only_image, name, pull_first="on"))
+        admin_client.post(
+            "/containers/new/advanced/", _run_form(remote_only_image, name, pull_first="on")
+        )
     )
 
     assert job.status == Job.Status.SUCCEEDED, job.error
@@ -255,7 +259,9 @@ def test_pull_it_first_runs_nothing_the_policy_refuses_once_the_image_is_here(
     names.append(name)
 
     job = _wait_for_job(
-        admin_client.post("/containers/new/", _run_form(remote_only_image, name, pull_first="on"))
+        admin_client.post(
+            "/containers/new/advanced/", _run_form(remote_only_image, name, pull_first="on")
+        )
     )
 
     assert job.status == Job.Status.FAILED
