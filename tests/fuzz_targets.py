@@ -208,6 +208,21 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
     return [
         ("form: run container", 30, *post("run", "/containers/new/advanced/", run_form)),
         (
+            "form: card create",
+            15,
+            *post(
+                "card-create",
+                "/containers/new/create/",
+                Form(
+                    {"image": st.sampled_from([eng.TEST_IMAGE, ours.image_ref]), "q": st.just("")},
+                    {"image": images, "q": fz.field()},
+                    most=1,
+                    # Absent: each swept case starts a pull job rather than a container.
+                    sweep_base={"image": f"{fz.MARK}-absent:1"},
+                ),
+            ),
+        ),
+        (
             "form: container settings",
             30,
             *post("settings", f"/containers/{OUR_CONTAINER}/settings/", settings_form),
