@@ -16,6 +16,8 @@ from images import registry_catalog
 QUERY_MAX = 200
 LOCAL_CARDS = 24
 HUB_CARDS = 12
+# The portal's own images (the volume browser's helper): nothing a user means to run.
+PORTAL_IMAGES = frozenset({gateway.volume_files.HELPER_IMAGE})
 HUB_UNREACHABLE = "Docker Hub can't be reached from the engine."
 
 
@@ -73,7 +75,7 @@ def local_cards(request, query: str) -> LocalCards:
     for image in images:  # newest first
         for tag in image.tags:
             repository, _, name = tag.rpartition(":")
-            if needle in tag.lower():
+            if needle in tag.lower() and tag not in PORTAL_IMAGES:
                 tagged.setdefault(repository, []).append((name, image))
     cards = []
     for repository in sorted(tagged):
