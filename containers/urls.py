@@ -1,6 +1,13 @@
 from django.urls import path, register_converter
 
-from containers import processes_views, settings_views, stats_views, terminal_views, views
+from containers import (
+    processes_views,
+    run_cards,
+    settings_views,
+    stats_views,
+    terminal_views,
+    views,
+)
 from dockerweb import url_converters  # noqa: F401 - registers <container:…>
 
 
@@ -22,7 +29,11 @@ app_name = "containers"
 urlpatterns = [
     path("", views.container_list, name="list"),
     path("sidebar/", views.sidebar, name="sidebar"),
-    path("new/", views.container_run, name="run"),
+    path("new/", run_cards.new_container, name="run"),
+    path("new/cards/registries/", run_cards.registry_cards, name="run-cards-registries"),
+    path("new/cards/hub/", run_cards.hub_cards, name="run-cards-hub"),
+    path("new/create/", run_cards.create_from_card, name="run-create"),
+    path("new/advanced/", views.container_run, name="run-advanced"),
     path("<container:container_id>/", views.container_logs, name="logs"),
     path("<container:container_id>/overview/", views.container_overview, name="overview"),
     path("<container:container_id>/inspect/", views.container_inspect, name="inspect"),

@@ -16,17 +16,15 @@ from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.records import record
-from containers import run_service
+from containers import pull_and_run, run_service
 from containers.forms import RunContainerForm
 from containers.permissions import CREATE, OPERATE, REMOVE, SEE_ENV, VIEW
 from dockerweb import engines, gateway, host_access
 from dockerweb import sidebar as sidebar_window
 from dockerweb.engine_errors import report_engine_error
-from dockerweb.host_access.binds import describe_binds
 from dockerweb.htmx import render_page_or_partial
 from dockerweb.live_model import ContainerQuery, Page
 from dockerweb.threads import ThreadedIterator
-from images import image_reach
 
 HIDDEN_VALUE = "(hidden)"
 
@@ -286,7 +284,7 @@ def container_remove(request, container_id):
 @require_http_methods(["GET", "POST"])
 @permission_required(CREATE, raise_exception=True)
 def container_run(request):
-    """The "New container" form."""
+    """The full "New container" form (Advanced, from a card or the image pages)."""
     form = RunContainerForm(
         request.POST or None, initial={"image": request.GET.get("image", "")}, user=request.user
     )
@@ -323,25 +321,11 @@ def container_run(request):
 def _pull_then_run(request, form: RunContainerForm):
     """Start the job that pulls the form's missing image and then runs it; None (with the
     form's errors) when it may not. Raises host_access.Refused, GatewayError."""
-    if not request.user.has_perm("images.pull_image"):
-        form.add_error("pull_first", "You are not allowed to pull images.")
+    try:
+        return pull_and_run.start(request.user, form.run_spec())
+    except pull_and_run.PullRefused as exc:
+        form.add_error(exc.field, str(exc))
         return None
-    spec = form.run_spec()
-    problem = image_reach.pull_problem(request.user, spec.image)
-    if problem:
-        form.add_error("image", problem)
-        return None
-    run_service.precheck(request.user, spec)
-    job = run_service.start_pull_and_run(spec, request.user)
-    record(
-        request.user,
-        "image.pull",
-        target_type="image",
-        target_id=spec.image,
-        target_name=spec.image,
-        detail=f"to run {spec.name or 'a container'}: job {job.pk}{describe_binds(spec)}",
-    )
-    return job
 
 
 @require_GET

@@ -206,7 +206,22 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
     )
     subnets = st.integers(min_value=0, max_value=255).map(lambda n: f"198.18.{n}.0/24")
     return [
-        ("form: run container", 30, *post("run", "/containers/new/", run_form)),
+        ("form: run container", 30, *post("run", "/containers/new/advanced/", run_form)),
+        (
+            "form: card create",
+            15,
+            *post(
+                "card-create",
+                "/containers/new/create/",
+                Form(
+                    {"image": st.sampled_from([eng.TEST_IMAGE, ours.image_ref]), "q": st.just("")},
+                    {"image": images, "q": fz.field()},
+                    most=1,
+                    # Absent: each swept case starts a pull job rather than a container.
+                    sweep_base={"image": f"{fz.MARK}-absent:1"},
+                ),
+            ),
+        ),
         (
             "form: container settings",
             30,

@@ -178,7 +178,7 @@ def _new_container_id(response) -> str:
 def case_run(w: World) -> Expected:
     # No name: the engine picks one, and the entry must carry that one.
     response = w.client.post(
-        "/containers/new/",
+        "/containers/new/advanced/",
         {
             "image": eng.TEST_IMAGE,
             "command": "sleep 60",
@@ -190,6 +190,16 @@ def case_run(w: World) -> Expected:
     container_id = _new_container_id(response)
     w.removes_container(container_id)
     return Expected("container.run", "container", container_id, w.engine_name(container_id))
+
+
+def case_card_create(w: World) -> Expected:
+    # A card's Create: the image alone; the portal names the container after its tag.
+    response = w.client.post("/containers/new/create/", {"image": eng.TEST_IMAGE})
+    container_id = _new_container_id(response)
+    w.removes_container(container_id)
+    name = w.engine_name(container_id)
+    assert name.startswith(f"busybox-{eng.SESSION}"), name
+    return Expected("container.run", "container", container_id, name)
 
 
 def _lifecycle(verb: str, *, start: bool, prepare: Callable | None = None):
@@ -466,7 +476,8 @@ def _pause(api, container_id):
 
 # Route → its cases. Every mutating route needs at least one.
 CASES: dict[str, dict[str, Callable[[World], Expected]]] = {
-    "containers:run": {"run": case_run},
+    "containers:run-advanced": {"run": case_run},
+    "containers:run-create": {"create": case_card_create},
     "containers:action": {
         "start": _lifecycle("start", start=False),
         "stop": _lifecycle("stop", start=True),
@@ -504,7 +515,7 @@ ALL_CASES = [(route, label) for route, cases in CASES.items() for label in cases
 def test_every_mutating_route_has_an_audit_case():
     found = mutating_routes()
     # The probe must see the obvious ones, or it proves nothing.
-    assert {"containers:action", "containers:run", "networks:create"} <= found
+    assert {"containers:action", "containers:run-advanced", "networks:create"} <= found
     assert found == set(CASES), (
         f"mutating routes without a case: {sorted(found - set(CASES))}; "
         f"cases for routes that no longer change anything: {sorted(set(CASES) - found)}"

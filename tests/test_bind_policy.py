@@ -152,7 +152,7 @@ def test_admin_binds_folders_inside_the_root_with_their_modes(
     cleanup["containers"].append(name)
     volumes = f"{root}/data:/rw\n{root}/ro:/ro:ro"
 
-    response = admin_client.post("/containers/new/", run_form(test_image, name, volumes))
+    response = admin_client.post("/containers/new/advanced/", run_form(test_image, name, volumes))
 
     assert response.status_code == 302, volume_errors(response)
     mounts = {m["Destination"]: m for m in docker_api.inspect_container(name)["Mounts"]}
@@ -175,7 +175,9 @@ def test_a_non_admin_cannot_bind_through_the_run_form(root, db, docker_api, test
     name = unique_name("bind")
     cleanup["containers"].append(name)
 
-    response = client.post("/containers/new/", run_form(test_image, name, f"{root}/data:/rw"))
+    response = client.post(
+        "/containers/new/advanced/", run_form(test_image, name, f"{root}/data:/rw")
+    )
 
     assert response.status_code == 400
     assert ADMINS_ONLY in " ".join(volume_errors(response))
@@ -200,7 +202,9 @@ def test_admin_bind_tricks_are_refused_on_the_run_form(
     name = unique_name("bind")
     cleanup["containers"].append(name)
 
-    response = admin_client.post("/containers/new/", run_form(test_image, name, f"{path}:/rw"))
+    response = admin_client.post(
+        "/containers/new/advanced/", run_form(test_image, name, f"{path}:/rw")
+    )
 
     assert response.status_code == 400
     assert expected in " ".join(volume_errors(response))

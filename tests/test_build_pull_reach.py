@@ -256,7 +256,7 @@ def test_the_run_form_cannot_pull_from_the_hosts_own_addresses_either(loopback_s
     port = loopback_server.server_address[1]
 
     response = runner.post(
-        "/containers/new/",
+        "/containers/new/advanced/",
         {
             "image": f"127.0.0.1:{port}/dwt/x:1",
             "name": eng.unique_name("dwt"),

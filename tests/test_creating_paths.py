@@ -1,6 +1,7 @@
 """Every path that creates or recreates a container asks the one host-access policy about
 the exact configuration it then creates: found by reading the code, proven by running each
-path (the run form, "Pull it first", the Settings tab) with the policy watched."""
+path (the run form, "Pull it first", a card's Create, the Settings tab) with the policy
+watched."""
 
 import ast
 import re
@@ -22,7 +23,8 @@ COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 
 # Where the engine is asked to create a container, and why each place may.
 CREATES = {
-    # the policy's CheckedConfig, from the run form and pull-and-run jobs
+    # the policy's CheckedConfig, from the run form, the New container cards' Create and
+    # pull-and-run jobs (all through containers/run_service.py)
     ("dockerweb/gateway/containers.py", "run_checked"),
     # the policy's CheckedConfig, from the Settings tab
     ("dockerweb/gateway/recreate.py", "apply"),
@@ -137,7 +139,9 @@ def test_the_run_form_creates_exactly_what_the_policy_judged(
     name = eng.unique_name("dwt-path-run")
     names.append(name)
 
-    response = admin_client.post("/containers/new/", _run_form(test_image, name, env="A=1"))
+    response = admin_client.post(
+        "/containers/new/advanced/", _run_form(test_image, name, env="A=1")
+    )
 
     assert response.status_code == 302
     (call,) = judged
@@ -155,7 +159,7 @@ def test_the_run_form_creates_nothing_the_policy_refuses(
     name = eng.unique_name("dwt-path-refused")
     names.append(name)
 
-    response = admin_client.post("/containers/new/", _run_form(test_image, name))
+    response = admin_client.post("/containers/new/advanced/", _run_form(test_image, name))
 
     assert response.status_code == 400
     assert "Refused by the test's policy." in text(response)
@@ -230,7 +234,9 @@ def test_pull_it_first_judges_before_pulling_and_again_once_the_image_is_here(
     names.append(name)
 
     job = _wait_for_job(
-        admin_client.post("/containers/new/", _run_form(remote_only_image, name, pull_first="on"))
+        admin_client.post(
+            "/containers/new/advanced/", _run_form(remote_only_image, name, pull_first="on")
+        )
     )
 
     assert job.status == Job.Status.SUCCEEDED, job.error
@@ -255,9 +261,61 @@ def test_pull_it_first_runs_nothing_the_policy_refuses_once_the_image_is_here(
     names.append(name)
 
     job = _wait_for_job(
-        admin_client.post("/containers/new/", _run_form(remote_only_image, name, pull_first="on"))
+        admin_client.post(
+            "/containers/new/advanced/", _run_form(remote_only_image, name, pull_first="on")
+        )
     )
 
     assert job.status == Job.Status.FAILED
     assert "Refused by the test's policy." in job.error
     assert _named(docker_api, name) == []
+
+
+# -- a New container card's Create ------------------------------------------------------------
+
+CARD_NAME = f"busybox-{eng.SESSION}"  # the session image's card names its container so
+
+
+@pytest.mark.django_db
+def test_a_cards_create_creates_exactly_what_the_policy_judged(
+    admin_client, docker_api, test_image, judged, names
+):
+    names.append(CARD_NAME)
+
+    response = admin_client.post("/containers/new/create/", {"image": test_image})
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    (call,) = judged
+    container = docker_api.inspect_container(_named(docker_api, CARD_NAME)[0]["Id"])
+    assert call["checked"].name == CARD_NAME
+    assert container["Config"]["Image"] == call["body"]["Image"] == test_image
+    assert container["Config"]["Tty"] is call["body"]["Tty"] is True
+    assert call["body"]["Labels"].items() <= container["Config"]["Labels"].items()
+
+
+@pytest.mark.django_db
+def test_a_cards_create_creates_nothing_the_policy_refuses(
+    admin_client, docker_api, test_image, refusing, names
+):
+    names.append(CARD_NAME)
+
+    response = admin_client.post("/containers/new/create/", {"image": test_image})
+
+    assert response.status_code == 400
+    assert "Refused by the test's policy." in text(response)
+    assert _named(docker_api, CARD_NAME) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cards_create_of_an_absent_image_judges_before_pulling_and_again_after(
+    admin_client, docker_api, remote_only_image, judged, names
+):
+    names.append(f"policy-{eng.SESSION}")
+
+    job = _wait_for_job(admin_client.post("/containers/new/create/", {"image": remote_only_image}))
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert [c.get("image_present", True) for c in judged] == [False, True]
+    container = docker_api.inspect_container(job.result["container"])
+    assert container["Name"] == f"/policy-{eng.SESSION}"
+    assert container["Config"]["Image"] == judged[1]["body"]["Image"] == remote_only_image

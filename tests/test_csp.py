@@ -143,7 +143,7 @@ def test_the_csrf_failure_page_is_ours_and_needs_nothing_inline(admin_user):
     """Django's built-in CSRF failure page carries an inline <style> the policy would block."""
     admin = Client(enforce_csrf_checks=True)
     admin.force_login(admin_user)
-    response = admin.post("/containers/new/", {"image": "x"})
+    response = admin.post("/containers/new/advanced/", {"image": "x"})
     assert response.status_code == 403
     page = response.content.decode()
     assert not INLINE_STYLE.search(page) and not INLINE_SCRIPT.search(page), page[:1000]

@@ -81,6 +81,7 @@ def test_every_page_answers_quickly_with_the_banner_while_down_and_recovers(
         "/containers/",
         "/containers/?state=running",
         "/containers/new/",
+        "/containers/new/advanced/",
         f"/containers/{cid}/",
         f"/containers/{cid}/overview/",
         f"/containers/{cid}/inspect/",

@@ -160,7 +160,8 @@ def test_an_operator_cannot_reach_a_host_folder_through_an_admins_bind_style_vol
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/", run_form(test_image, name, volumes=f"{bound}:/data", command="sleep 60")
+        "/containers/new/advanced/",
+        run_form(test_image, name, volumes=f"{bound}:/data", command="sleep 60"),
     )
 
     assert response.status_code == 400
@@ -182,7 +183,7 @@ def test_an_operator_cannot_share_a_volume_with_an_admins_privileged_container(
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/",
+        "/containers/new/advanced/",
         run_form(test_image, name, volumes=f"{shared}:/data", command="sleep 60"),
     )
 
@@ -198,7 +199,7 @@ def test_an_operator_cannot_mount_a_volume_over_a_system_path(
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/", run_form(test_image, name, volumes="/etc", command="sleep 60")
+        "/containers/new/advanced/", run_form(test_image, name, volumes="/etc", command="sleep 60")
     )
 
     assert response.status_code == 400
@@ -216,7 +217,7 @@ def test_an_operator_cannot_set_the_portals_helper_label_in_the_run_form(
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/",
+        "/containers/new/advanced/",
         run_form(test_image, name, labels="dockerweb.helper=1", command="sleep 60"),
     )
 
@@ -248,7 +249,9 @@ def test_a_container_cannot_inherit_the_helper_label_from_an_image(
     name = eng.unique_name("dwt-inherit")
     cleanup_named.append(name)
     try:
-        response = operator.post("/containers/new/", run_form(reference, name, command="sleep 60"))
+        response = operator.post(
+            "/containers/new/advanced/", run_form(reference, name, command="sleep 60")
+        )
 
         assert response.status_code == 400
         assert "dockerweb.helper" in text(response)

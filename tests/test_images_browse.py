@@ -151,7 +151,7 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     assert "Imported from -" in history, "the layer history is missing"
     using = re.search(r"data-image-containers>(.*?)</section>", page, re.S).group(1)
     assert f'<a href="/containers/{container_name}/">{container_name}</a>' in using
-    assert f'href="/containers/new/?image={quote(reference, safe="")}"' in page
+    assert f'href="/containers/new/advanced/?image={quote(reference, safe="")}"' in page
     assert f'action="/images/tag/{reference}/"' in page
     assert f'action="/images/push/{reference}/"' in page
     assert f'href="/images/remove/{reference}/"' in page

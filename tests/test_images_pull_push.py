@@ -336,12 +336,14 @@ def test_run_form_pulls_a_missing_image_first_then_runs_the_container(
         "labels": f"{eng.LABEL_KEY}={eng.SESSION}",
     }
     before = job_count(portal)
-    refused = post(http, portal, "/containers/new/", form)
+    refused = post(http, portal, "/containers/new/advanced/", form)
     assert refused.status_code == 400
     assert "Pull it first" in html.unescape(refused.text)
     assert job_count(portal) == before
 
-    job_id = started_job(post(http, portal, "/containers/new/", {**form, "pull_first": "on"}))
+    job_id = started_job(
+        post(http, portal, "/containers/new/advanced/", {**form, "pull_first": "on"})
+    )
     row = finished(portal, job_id)
     container_id = row["result"].get("container")
     try:

@@ -162,7 +162,7 @@ def test_run_form_numbers_too_big_are_a_form_error_not_a_500(admin, test_image, 
         for value in (f"{2**64}:80", f"80:{2**64}", "1e400:80", "²:80", "8080:²", "٨٠:80")
     ]
     for field, extra in cases:
-        response = admin.post("/containers/new/", {**base, **extra})
+        response = admin.post("/containers/new/advanced/", {**base, **extra})
         assert response.status_code == 400, (extra, response.status_code)
         assert field in response.context["form"].errors, (extra, response.context["form"].errors)
     assert not docker_api.containers(all=True, filters={"name": [f"^/{name}$"]})

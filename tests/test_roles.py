@@ -64,7 +64,13 @@ def test_a_viewer_sees_every_list_but_changes_nothing(make_container, docker_api
         "viewer-must-not-see"
         not in viewer.get(f"/containers/{cid}/inspect/?show=env").content.decode()
     )
-    for path in ("/containers/new/", "/images/pull/", "/volumes/new/", "/networks/new/"):
+    for path in (
+        "/containers/new/",
+        "/containers/new/advanced/",
+        "/images/pull/",
+        "/volumes/new/",
+        "/networks/new/",
+    ):
         assert viewer.get(path).status_code == 403, path
     assert viewer.post(f"/containers/{cid}/stop/").status_code == 403
     assert docker_api.inspect_container(cid)["State"]["Running"]

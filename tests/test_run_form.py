@@ -15,7 +15,7 @@ import requests
 from audit.models import AuditEntry
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, free_port, unique_name, wait_for
 
-URL = "/containers/new/"
+URL = "/containers/new/advanced/"
 SESSION_FILTER = {"label": [f"{LABEL_KEY}={SESSION}"]}
 
 

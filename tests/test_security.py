@@ -262,6 +262,8 @@ def test_state_changing_urls_refuse_get(admin_user, container, docker_api):
     # GET on remove and run only shows the form.
     assert client.get(f"/containers/{cid}/remove/").status_code == 200
     assert client.get("/containers/new/", {"image": "x"}).status_code == 200
+    assert client.get("/containers/new/advanced/", {"image": "x"}).status_code == 200
+    assert client.get("/containers/new/create/").status_code == 405
     assert docker_api.inspect_container(cid)["State"]["Running"]
     assert not AuditEntry.objects.exists()
     assert client.get("/containers/").status_code == 200, "GET /logout/ logged the user out"
@@ -274,7 +276,8 @@ def test_state_changing_posts_without_a_csrf_token_are_forbidden(admin_user, con
     posts = [
         *(f"/containers/{cid}/{action}/" for action in ACTIONS),
         f"/containers/{cid}/remove/",
-        "/containers/new/",
+        "/containers/new/advanced/",
+        "/containers/new/create/",
         "/logout/",
     ]
     for path in posts:
@@ -292,7 +295,8 @@ def action_posts(cid: str) -> list[str]:
     return [
         *(f"/containers/{cid}/{action}/" for action in ACTIONS),
         f"/containers/{cid}/remove/",
-        "/containers/new/",
+        "/containers/new/advanced/",
+        "/containers/new/create/",
     ]
 
 
@@ -302,7 +306,8 @@ def test_a_user_without_permissions_is_forbidden_every_container_page_and_action
 ):
     client = logged_in(make_user("nobody"))
     cid = container["Id"]
-    for path in [*container_pages(cid), f"/containers/{cid}/remove/", "/containers/new/"]:
+    new_pages = ["/containers/new/", "/containers/new/advanced/"]
+    for path in [*container_pages(cid), f"/containers/{cid}/remove/", *new_pages]:
         assert client.get(path).status_code == 403, path
     for path in action_posts(cid):
         assert client.post(path, {"image": "dockerweb-test/busybox:1"}).status_code == 403, path
@@ -344,7 +349,7 @@ def test_a_viewer_sees_containers_but_may_not_stop_remove_or_run_them(container,
     page = client.get(f"/containers/{cid}/").content.decode()
     assert container["Name"].lstrip("/") in page
     assert f"/containers/{cid}/stop/" not in page, "the viewer is offered a Stop button"
-    for path in (f"/containers/{cid}/remove/", "/containers/new/"):
+    for path in (f"/containers/{cid}/remove/", "/containers/new/", "/containers/new/advanced/"):
         assert client.get(path).status_code == 403, path
     for path in action_posts(cid):
         assert client.post(path, {"image": "dockerweb-test/busybox:1"}).status_code == 403, path

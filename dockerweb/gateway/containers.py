@@ -342,6 +342,8 @@ def run_body(spec: RunSpec, *, labels: dict[str, str]) -> dict:
             ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
             labels=labels,
             host_config=host_config,
+            tty=spec.tty,
+            stdin_open=spec.tty,
         )
 
 

@@ -200,6 +200,9 @@ class RunSpec:
     restart_max_retries: int = 0
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    # A terminal with stdin held open (Config.Tty + OpenStdin), as Kitematic creates its
+    # containers: an image whose default command is a shell keeps running instead of exiting.
+    tty: bool = False
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,16 @@ def engine_name(image, reference: str) -> str:
     return ", ".join(image.tags) or image.short_id
 
 
+def run_reference(image, reference: str) -> str:
+    """What "Run" fills in: the tag the page was opened by, else the image's first tag; the
+    id only for an image with no tag at all (a container run by id shows as `sha256:…` in
+    the portal and as a bare id in `docker ps`)."""
+    tag = with_default_tag(reference)
+    if tag in image.tags:
+        return tag
+    return image.tags[0] if image.tags else image.id
+
+
 def inspect_or_404(request, reference: str):
     """The image's details; None (with the banner) when the engine is down."""
     try:
@@ -182,7 +192,7 @@ def render_detail(request, reference: str, *, tag_form: TagForm | None = None, s
             containers=containers_using(request, image.id),
             inspect_json=json.dumps(image.raw, indent=2, sort_keys=True),
             is_tag=with_default_tag(reference) in image.tags,
-            run_reference=reference if not IMAGE_ID_RE.match(reference) else image.id,
+            run_reference=run_reference(image, reference),
         )
     return render(request, "images/detail.html", context, status=status)
 
