@@ -46,6 +46,7 @@ ENGINE_TESTS = frozenset(
         "test_csp::test_no_page_allows_inline_styles_the_admin_included",
         "test_dashboard::test_the_build_cache_prune_asks_first_and_prunes_only_the_confirmed_records",
         "test_data_files::test_a_fresh_start_creates_the_data_private",
+        "test_run_cards::test_the_real_engines_hub_search_gives_cards_or_the_one_line",
         "test_data_files::test_an_older_world_readable_data_dir_is_tightened_on_start",
         "test_gateway_containers::test_unknown_container_raises_not_found",
         "test_host_access::test_a_volume_driver_off_the_allow_list_is_refused_before_the_engine_is_asked",
