@@ -30,7 +30,8 @@ from tests.fuzz_targets import OUR_CONTAINER, OUR_CONTAINER_SHORT, Ours, Request
 from tests.test_security import close_streaming
 
 JOB_TIMEOUT = 60
-FUZZ_USER = "fuzz-admin"
+# Per test session: what the fuzz user made is told apart from other runs on the shared engine.
+FUZZ_USER = f"fuzz-admin-{eng.SESSION}"
 CONVERTERS = {
     "container": ContainerRefConverter(),
     "image": ImageRefConverter(),
