@@ -11,7 +11,8 @@ container's Stats tab must not hold 200 of them. Per event loop (Daphne has one)
   viewer's charts start filled (`{"type": "history", "samples": [...]}`), then it gets each
   new sample as it comes. Slow viewers can't hold anyone back: a sample a second is tiny, and
   one that fell more than KEPT samples behind goes on from the oldest one still kept.
-- **It owns the container's states.** When the engine ends the stream it looks at the
+- **It owns the container's states.** When the engine ends the stream (engine 20.10 sends
+  empty documents for a stopped container instead: that ends it too) it looks at the
   container again and says `stopped`, `removed` or `engine-down` (`{"type": "state", …}`);
   `running` when a stream (re)opens. Viewers' sockets join the container's group and
   `poke()` it on each change, so a container started again is streamed again.
@@ -38,7 +39,11 @@ RETRY = 1.0  # seconds before looking again when a stream ended before its first
 STREAMED_STATES = ("running", "paused")  # the engine streams stats of these
 
 RUNNING = {"type": "state", "state": "running", "reason": ""}
-STOPPED = {"type": "state", "state": "stopped", "reason": "The container isn't running."}
+STOPPED = {
+    "type": "state",
+    "state": "stopped",
+    "reason": "This container isn't running, so it has no stats.",
+}
 REMOVED = {"type": "state", "state": "removed", "reason": "The container was removed."}
 
 

@@ -30,8 +30,8 @@
 
   // One chart's look: its series (label, colour, how a value reads) and its axis' units.
   const CHARTS = {
-    cpu: { series: [["CPU", "#1d8fe0"]], format: percent, fields: ["cpu"] },
-    mem: { series: [["Used", "#2bb673"]], format: humanSize, fields: ["mem"] },
+    cpu: { series: [["CPU", "#1d8fe0"]], format: percent, fields: ["cpu"], floor: 1 },
+    mem: { series: [["Used", "#2bb673"]], format: humanSize, fields: ["mem"], floor: 1000 },
     net: {
       series: [
         ["Received", "#1d8fe0"],
@@ -39,6 +39,7 @@
       ],
       format: perSecond,
       fields: ["net_rx", "net_tx"],
+      floor: 1000, // an idle container's axis reads 0 to 1 kB/s, not fractions of a byte
     },
     blk: {
       series: [
@@ -47,6 +48,7 @@
       ],
       format: perSecond,
       fields: ["blk_read", "blk_write"],
+      floor: 1000,
     },
   };
 
@@ -83,7 +85,7 @@
         height: CHART_HEIGHT,
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, 1)] } },
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, look.floor)] } },
         series: [
           { label: "Time" },
           ...look.series.map(([label, stroke]) => ({
@@ -175,6 +177,7 @@
         chart.plot.setData([times, ...columns]);
       }
       this.root.dataset.points = String(this.samples.length);
+      this.root.dataset.empty = String(this.samples.length === 0);
       this.writeValues();
     }
 
