@@ -140,3 +140,46 @@ def test_the_processes_tab_shows_the_containers_processes_and_refreshes(
     # No reload: the table asks again by itself.
     expect(table.get_by_role("cell", name="sleep 5151")).to_have_count(1, timeout=15_000)
     expect(page.locator("[data-process-count]")).to_have_text("2")
+
+
+# Seen after processes.js's own listener: what triggered each ask, and whether it was held.
+RECORD_POLLS = """
+() => {
+  window.polls = [];
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (!event.target.matches("[data-processes]")) return;
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    window.polls.push({ held: event.defaultPrevented, by: trigger ? trigger.type : "timer" });
+  });
+}
+"""
+HIDE = """
+hidden => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event("visibilitychange"));
+}
+"""
+
+
+def test_the_processes_table_is_not_asked_for_while_the_page_is_hidden(
+    admin_page, portal, make_container
+):
+    page = admin_page
+    container = make_container(("sleep", "4343"))
+    path = f"/containers/{container['Id']}/processes/"
+    page.goto(portal.url + path)
+    expect(page.get_by_role("cell", name="sleep 4343")).to_have_count(1)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith(path) else None)
+    page.evaluate(RECORD_POLLS)
+
+    page.evaluate(HIDE, True)
+    page.wait_for_function("() => window.polls.length >= 2", timeout=15_000)
+    assert all(poll["held"] for poll in page.evaluate("window.polls"))
+    assert asked == [], "the hidden page asked for the table"
+
+    page.evaluate(HIDE, False)  # shown again: asked for at once, not at the next tick
+    page.wait_for_function("() => window.polls.some((p) => !p.held)", timeout=15_000)
+    first = next(poll for poll in page.evaluate("window.polls") if not poll["held"])
+    assert first["by"] == "refresh"
+    wait_for(lambda: asked, timeout=10, message="the table to be asked for")

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
+from websockets.asyncio.client import connect
 
 from containers import stats_fanout
 from containers.stats_fanout import history_text, message_of
@@ -17,8 +18,10 @@ from dockerweb import gateway
 from dockerweb.asgi import application
 from dockerweb.gateway.processes import table_of
 from dockerweb.gateway.stats import StatsSample
+from tests.conftest import start_portal, stop_portal
 from tests.engine import settle_model, wait_for
 from tests.pages import text
+from tests.request_proxy import RequestProxy
 from tests.users import client_for, make_user
 
 ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
@@ -240,7 +243,9 @@ async def test_a_stopped_container_says_so_and_streams_again_once_started(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_viewer_may_watch_stats_and_a_user_without_permission_may_not(make_container):
+async def test_a_viewer_may_watch_stats_and_a_user_without_permission_may_not(
+    make_container,
+):
     cid = make_container()["Id"]
     viewer = await Watcher(cid, await headers_for("v", "containers.view_container")).open()
     await viewer.read_until(lambda w: w.messages, what="the history")
@@ -258,7 +263,7 @@ async def test_a_viewer_may_watch_stats_and_a_user_without_permission_may_not(ma
 def test_the_stats_and_processes_tabs_need_the_view_permission(make_container):
     cid = make_container()["Id"]
     nobody = client_for(make_user("nobody"))
-    viewer = client_for(make_user("viewer", "containers.view_container"))
+    viewer = client_for(make_user("viewer", groups=("Viewer",)))  # the role, as admins give it
     for tab in ("stats", "processes"):
         assert nobody.get(f"/containers/{cid}/{tab}/").status_code == 403
         assert viewer.get(f"/containers/{cid}/{tab}/").status_code == 200
@@ -312,3 +317,53 @@ def test_a_removed_containers_fragment_stops_asking(make_container, docker_api, 
     assert fragment.status_code == 200
     assert "no longer exists" in text(fragment)
     assert "hx-get" not in fragment.content.decode()
+
+
+# -- the engine going away --------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxied_portal(tmp_path, docker_api, test_image):
+    """A real portal (Daphne) reaching the engine through a forwarder a test can cut."""
+    proxy = RequestProxy(tmp_path / "engine.sock")
+    proxy.start()
+    (tmp_path / "data").mkdir()
+    portal, process = start_portal(tmp_path / "data", {"DOCKER_HOST": proxy.address})
+    yield portal, proxy
+    stop_portal(process)
+    proxy.stop()
+
+
+async def test_stats_say_the_engine_is_away_and_go_on_when_it_is_back(
+    proxied_portal, make_container
+):
+    portal, proxy = proxied_portal
+    cid = make_container(BURN)["Id"]
+    http = await asyncio.to_thread(portal.session)
+    url = portal.url.replace("http://", "ws://") + f"/ws/containers/{cid}/stats/"
+    cookie = {"Cookie": f"sessionid={http.cookies['sessionid']}"}
+    async with connect(url, origin=portal.url, additional_headers=cookie, proxy=None) as socket:
+        got: list[dict] = []
+
+        async def until(wanted, what: str) -> None:
+            async with asyncio.timeout(30):
+                while not wanted():
+                    got.append(json.loads(await socket.recv()))
+
+        await until(lambda: any(m["type"] == "sample" for m in got), "a sample")
+        await asyncio.to_thread(proxy.stop)
+        await until(lambda: got[-1].get("state") == "engine-down", "the engine-down state")
+        assert proxy.address in got[-1]["reason"]
+        # The pages still answer, and say why there is nothing to show.
+        fragment = await asyncio.to_thread(
+            http.get, f"{portal.url}/containers/{cid}/processes/", headers={"HX-Request": "true"}
+        )
+        assert fragment.status_code == 200
+        assert "can't be read while the engine is unavailable" in fragment.text
+        page = await asyncio.to_thread(http.get, f"{portal.url}/containers/{cid}/stats/")
+        assert page.status_code == 200
+
+        down_at = len(got)
+        await asyncio.to_thread(proxy.start)
+        await until(lambda: any(m["type"] == "sample" for m in got[down_at:]), "samples again")
+        assert [m["state"] for m in got[down_at:] if m["type"] == "state"] == ["running"]
