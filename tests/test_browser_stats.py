@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from tests.conftest import login, start_portal, stop_portal
 from tests.engine import wait_for
 from tests.request_proxy import RequestProxy
+from tests.test_browser_csp import ViolationWatch
 
 pytestmark = pytest.mark.browser
 
@@ -183,3 +184,16 @@ def test_the_processes_table_is_not_asked_for_while_the_page_is_hidden(
     first = next(poll for poll in page.evaluate("window.polls") if not poll["held"])
     assert first["by"] == "refresh"
     wait_for(lambda: asked, timeout=10, message="the table to be asked for")
+
+
+def test_the_tabs_run_without_a_policy_violation(admin_page, portal, make_container):
+    page = admin_page
+    watch = ViolationWatch(page)  # uPlot draws and sizes its charts under the strict CSP
+    container = make_container(BURN)
+    view = open_stats(page, portal, container["Id"])
+    expect(view).to_have_attribute("data-points", re.compile(r"^([2-9]|\d\d+)$"), timeout=15_000)
+    page.get_by_role("button", name="Read values").click()
+    page.goto(f"{portal.url}/containers/{container['Id']}/processes/")
+    expect(page.get_by_role("cell", name="sh -c while :; do :; done")).to_have_count(1)
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert watch.all() == []
