@@ -126,6 +126,8 @@ def container_pages(cid: str) -> list[str]:
         f"/containers/{cid}/inspect/",
         f"/containers/{cid}/header/",
         f"/containers/{cid}/logs/download/",
+        f"/containers/{cid}/stats/",
+        f"/containers/{cid}/processes/",
     ]
 
 
