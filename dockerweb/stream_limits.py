@@ -1,6 +1,6 @@
 """Caps on open streaming websockets, per user and per process, and each user's byte budget.
 
-Every streaming socket (container logs, job output; terminal and stats to come) holds
+Every streaming socket (container logs and stats, job output, terminals) holds
 buffers and a share of the event loop, and a log socket also an engine stream and a reader
 thread. Without caps, one person's 200 log tabs took other users' page times from 0.12 s to
 several seconds. A streaming consumer mixes in `StreamSlot` and, after its permission check,
@@ -65,7 +65,7 @@ class StreamSlots:
         with self._lock:
             if self._per_user[user_id] >= per_user:
                 return (
-                    f"You already have {_streams(per_user)} open (logs, job output), the most "
+                    f"You already have {_streams(per_user)} open (logs, stats, job output), the most "
                     "one person may have. Close some of those tabs, then reload this one."
                 )
             if self._total >= per_process:

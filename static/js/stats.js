@@ -10,20 +10,10 @@
   const TOO_MANY_STREAMS = 4429; // close code: the user (or the portal) is at the stream cap
   const CHART_HEIGHT = 170;
 
-  // The docker CLI's units, as dockerweb/sizes.py writes them (SI, three significant digits).
-  const UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
-  function humanSize(size) {
-    if (size === null || size === undefined || Number.isNaN(size)) return "—";
-    const sign = size < 0 ? "-" : "";
-    let value = Math.abs(size);
-    let unit = 0;
-    while (value >= 999.5 && unit < UNITS.length - 1) {
-      value /= 1000;
-      unit += 1;
-    }
-    if (unit === 0) return `${sign}${Math.trunc(value)} B`;
-    return `${sign}${Number(value.toPrecision(3))} ${UNITS[unit]}`;
-  }
+  // The server's units (static/js/sizes.js, loaded first): a size reads the same here as on
+  // any rendered page.
+  const humanSize = (size) =>
+    size === null || size === undefined || Number.isNaN(size) ? "—" : window.dockerwebSizes.human(size);
   const perSecond = (rate) => (rate === null || rate === undefined ? "—" : `${humanSize(rate)}/s`);
   const percent = (value) =>
     value === null || value === undefined ? "—" : `${value.toFixed(value < 10 ? 2 : 1)} %`;
