@@ -1,6 +1,7 @@
 from django.urls import path
 
 from containers.consumers import ContainerLogsConsumer
+from containers.terminal import TerminalConsumer
 from dockerweb import url_converters  # noqa: F401 - registers <container:…>
 
 websocket_urlpatterns = [
@@ -8,5 +9,10 @@ websocket_urlpatterns = [
         "ws/containers/<container:container_id>/logs/",
         ContainerLogsConsumer.as_asgi(),
         name="ws-container-logs",
+    ),
+    path(
+        "ws/containers/<container:container_id>/terminal/",
+        TerminalConsumer.as_asgi(),
+        name="ws-container-terminal",
     ),
 ]
