@@ -53,7 +53,8 @@ def exec_ids(docker_api, container_id) -> list[str]:
 def nothing_runs(docker_api, container_id) -> bool:
     """No exec of the container still running, by the engine's own exec inspect."""
     return not any(
-        docker_api.exec_inspect(exec_id)["Running"] for exec_id in exec_ids(docker_api, container_id)
+        docker_api.exec_inspect(exec_id)["Running"]
+        for exec_id in exec_ids(docker_api, container_id)
     )
 
 
@@ -202,16 +203,16 @@ def test_an_operator_gets_no_socket_and_no_exec(term_portal, make_container, doc
 
 
 def test_open_terminal_holders_get_plain_containers_but_not_privileged_ones(
-    term_portal, make_container, docker_api, terminals
+    term_portal, make_container, docker_api, terminals, tmp_path
 ):
     plain = make_container(IDLE)
     # Judged on the configuration: a privileged container is refused before its state is
     # looked at (this machine's engine can't start one: it stays created).
     privileged = make_container(IDLE, host_config={"privileged": True}, start=False)
-    host_mounted = make_container(IDLE, host_config={"binds": {"/tmp": {"bind": "/host"}}})
+    host_mounted = make_container(IDLE, host_config={"binds": {str(tmp_path): {"bind": "/host"}}})
     http = term_portal.session("shell-user", PASSWORD)
 
-    for container, what in ((privileged, "privileged"), (host_mounted, "/tmp")):
+    for container, what in ((privileged, "privileged"), (host_mounted, str(tmp_path))):
         refused = open_terminal(term_portal, container["Id"], terminals, http=http)
         state = refused.open()
         assert state["state"] == "refused" and what in state["reason"], state
@@ -248,17 +249,19 @@ def test_a_user_past_the_cap_is_refused_clearly(term_portal, make_container, ter
     container = make_container(IDLE)
     http = term_portal.session()
     for _ in range(2):
-        assert open_terminal(term_portal, container["Id"], terminals, http=http).open()["state"] == (
-            "connected"
-        )
+        assert open_terminal(term_portal, container["Id"], terminals, http=http).open()[
+            "state"
+        ] == ("connected")
     third = open_terminal(term_portal, container["Id"], terminals, http=http)
     state = third.open()
     assert state["state"] == "refused" and "2 terminals open" in state["reason"], state
     terminals[0].close()
     # The slot comes back once the first terminal has ended.
     wait_for(
-        lambda: open_terminal(term_portal, container["Id"], terminals, http=http).open()["state"]
-        == "connected",
+        lambda: (
+            open_terminal(term_portal, container["Id"], terminals, http=http).open()["state"]
+            == "connected"
+        ),
         timeout=20,
         interval=0.5,
         message="a slot back",
