@@ -3,6 +3,7 @@ and every way it ends leaving nothing running in the container (checked with the
 exec inspect); who gets one, the per-user cap, the idle timeout, the activity trail."""
 
 import json
+import re
 
 import pytest
 
@@ -296,3 +297,32 @@ def test_start_and_end_are_in_the_activity_trail(term_portal, make_container, te
     assert "sh as 0" in end["detail"] and "Duration" in end["detail"], end
     assert "14 bytes in" in end["detail"], end  # "echo $((6*7))\n"
     assert " 0 bytes out" not in end["detail"], end
+
+
+def test_any_open_message_is_read_or_refused_with_a_reason():
+    """What the page sends is the user's: whatever arrives, the reader answers a request
+    whose user is a plain name or id, or refuses with a reason (never another error)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tests import fuzz_corpus as fz
+
+    text = st.one_of(st.text(max_size=300), st.sampled_from(fz.CRITICAL))
+    values = st.one_of(text, st.integers(), st.none(), st.lists(st.integers(), max_size=3))
+    messages = st.fixed_dictionaries(
+        {"open": st.dictionaries(st.sampled_from(["command", "user", "x"]), values)},
+        optional={"size": values},
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(messages, values))
+    def check(message):
+        try:
+            request = parse_open(message)
+        except BadRequest as refused:
+            assert str(refused)
+            return
+        assert request.user == "" or re.fullmatch(r"[\w.:-]{1,129}", request.user, re.ASCII)
+        assert all(isinstance(arg, str) and "\x00" not in arg for arg in request.command)
+
+    check()
