@@ -46,7 +46,10 @@ log = logging.getLogger(__name__)
 
 CLOSE_ENDED = 1000
 CLOSE_REFUSED = CLOSE_FORBIDDEN
-FRAME_INTERVAL = 0.01  # output gathered for up to 10 ms goes out as one frame
+# A flood of output (`cat` of a big file, `yes`) goes out in frames at most every 10 ms,
+# gathered meanwhile; an echo or a prompt (a small piece) goes out at once, or typing lags.
+FRAME_INTERVAL = 0.01
+FLOOD_PIECE = 4096
 
 
 class _Writer:
@@ -219,7 +222,8 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
             self.bytes_out += len(data)
             self.last_activity = time.monotonic()
             await self.send(bytes_data=data)
-            await asyncio.sleep(FRAME_INTERVAL)
+            if len(data) >= FLOOD_PIECE:
+                await asyncio.sleep(FRAME_INTERVAL)
         await self.end("The shell ended.", tell=True, exited=True)
 
     async def _watch_idle(self) -> None:
