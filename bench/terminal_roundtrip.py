@@ -1,8 +1,9 @@
 """Keystroke round trip of the Terminal tab: a key sent, its echo back.
 
 The terminal runs `cat` (a typed command) on a tty: each key is echoed by the container's
-terminal (the kernel's echo, at once). A key goes over the portal's websocket (real Daphne, as the Terminal tab sends it: one binary frame per key) to
-the consumer, its writer thread, the engine's exec socket and back; the raw figure is the
+terminal (the kernel's echo, at once). A key goes over the portal's websocket (real
+Daphne, as the Terminal tab sends it: one binary frame per key) to the consumer, its writer
+thread, the engine's exec socket and back; the raw figure is the
 same keys on a docker exec socket this process opens itself, in the same run. Both ask the
 same engine, so the ratio is what the portal adds. Goal: p95 ≤ 50 ms (a terminal feels
 instant under about 50 ms).
