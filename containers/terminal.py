@@ -28,10 +28,12 @@ import secrets
 import shlex
 import threading
 import time
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 
 from audit.records import record
 from containers.permissions import OPEN_TERMINAL, VIEW
@@ -50,6 +52,9 @@ CLOSE_REFUSED = CLOSE_FORBIDDEN
 # gathered meanwhile; an echo or a prompt (a small piece) goes out at once, or typing lags.
 FRAME_INTERVAL = 0.01
 FLOOD_PIECE = 4096
+# How often an open terminal checks that its login still holds (expired, deleted, the user
+# deactivated or the permission taken away); logging out is noticed at once (the signal).
+LOGIN_CHECK_SECONDS = 30
 
 
 class _Writer:
@@ -88,7 +93,7 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
     _ending = None  # the task ending the session, once something ended it
     _counted = False  # holds one of the user's terminals (TERMINALS)
     _group = ""
-    output_task = idle_task = None
+    output_task = idle_task = login_task = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -211,6 +216,7 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
         )
         self.output_task = asyncio.create_task(self._relay_output())
         self.idle_task = asyncio.create_task(self._watch_idle())
+        self.login_task = asyncio.create_task(self._watch_login())
 
     # -- while open
 
@@ -238,6 +244,11 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
             tell=True,
         )
 
+    async def _watch_login(self) -> None:
+        while await _login_holds(self.scope):
+            await asyncio.sleep(LOGIN_CHECK_SECONDS)
+        await self.end("Your login ended.", tell=True)
+
     async def terminal_logout(self, message):
         """This socket's login ended (its session logged out)."""
         if self.terminal is not None:
@@ -262,15 +273,15 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
 
     async def _finish(self, why: str, *, tell: bool, exited: bool) -> None:
         current = asyncio.current_task()
-        for task in (self.output_task, self.idle_task):
+        for task in (self.output_task, self.idle_task, self.login_task):
             if task is not None and task is not current and not task.done():
                 task.cancel()
         self.terminal.close()
         self.writer.stop()
         self.relay.close()
         state, confirmed = await self._end_processes()
-        if exited and state is not None and state.exit_code is not None:
-            why = f"The shell exited (code {state.exit_code})."
+        if exited:
+            why = await self._why_it_exited(state) or why
         await self._audit_end(why, confirmed)
         self._release()
         if tell:
@@ -278,6 +289,21 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
                 await self.send(bytes_data=f"\r\n\x1b[2m[{why}]\x1b[0m\r\n".encode())
                 await self.send_json({"type": "state", "state": "ended", "reason": why})
                 await self.close(code=CLOSE_ENDED)
+
+    async def _why_it_exited(self, state) -> str:
+        try:
+            container = await asyncio.to_thread(
+                gateway.containers.inspect_container, self.container.id
+            )
+        except gateway.NotFound:
+            return "The container was removed."
+        except gateway.GatewayError:
+            container = None
+        if container is not None and container.state != "running":
+            return f"The container is {container.state}."
+        if state is not None and state.exit_code is not None:
+            return f"The shell exited (code {state.exit_code})."
+        return ""
 
     async def _end_processes(self):
         """(the exec's state afterwards or None, whether nothing of it runs any more)."""
@@ -353,8 +379,26 @@ def _record(user, action, container, detail, **kwargs) -> None:
 
 
 @database_sync_to_async
+def _login_holds(scope) -> bool:
+    """The socket's session is still a login of its user, who may still open terminals."""
+    session, user = scope.get("session"), scope["user"]
+    key = getattr(session, "session_key", None)
+    if not key:
+        return False
+    stored = import_module(settings.SESSION_ENGINE).SessionStore(key).load()  # {} once gone
+    if stored.get(SESSION_KEY) != str(user.pk):
+        return False
+    current = get_user_model().objects.filter(pk=user.pk).first()
+    return current is not None and _may_open_any_now(current)
+
+
+def _may_open_any_now(user) -> bool:
+    return host_access.is_admin(user) or (user.is_active and user.has_perm(OPEN_TERMINAL))
+
+
+@database_sync_to_async
 def _may_open_any(user) -> bool:
-    return host_access.is_admin(user) or user.has_perm(OPEN_TERMINAL)
+    return _may_open_any_now(user)
 
 
 def _duration(seconds: float) -> str:

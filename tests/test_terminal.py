@@ -173,6 +173,20 @@ def test_the_shell_exiting_ends_the_socket_and_says_so(term_portal, make_contain
     }
 
 
+def test_stopping_the_container_ends_the_terminal_and_says_so(
+    term_portal, make_container, docker_api, terminals
+):
+    container = make_container(IDLE)
+    terminal = open_terminal(term_portal, container["Id"], terminals)
+    assert terminal.open()["state"] == "connected"
+    docker_api.stop(container["Id"], timeout=5)
+    assert terminal.next_state() == {
+        "type": "state",
+        "state": "ended",
+        "reason": "The container is exited.",
+    }
+
+
 def test_an_idle_terminal_is_ended_with_a_message(
     docker_api, test_image, make_container, tmp_path, terminals
 ):
@@ -326,3 +340,40 @@ def test_any_open_message_is_read_or_refused_with_a_reason():
         assert all(isinstance(arg, str) and "\x00" not in arg for arg in request.command)
 
     check()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_terminal_notices_its_login_ending_however_it_ends():
+    """Besides logging out (at once, by the signal), an open terminal checks its login every
+    LOGIN_CHECK_SECONDS: the session gone or expired, the user deactivated, or the permission
+    taken away all end it."""
+    import asyncio
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth.models import Permission
+
+    from containers.terminal import _login_holds
+    from tests.users import client_for, make_user
+
+    user = make_user("holder", "containers.view_container", "containers.open_terminal")
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+
+    def holds(client) -> bool:
+        scope = {"session": store(client.cookies["sessionid"].value), "user": user}
+        return asyncio.run(_login_holds(scope))
+
+    client = client_for(user)
+    assert holds(client)
+    user.user_permissions.remove(Permission.objects.get(codename="open_terminal"))
+    assert not holds(client)
+    user.user_permissions.add(Permission.objects.get(codename="open_terminal"))
+    assert holds(client)
+    user.is_active = False
+    user.save()
+    assert not holds(client)
+    user.is_active = True
+    user.save()
+    other = client_for(user)
+    store(client.cookies["sessionid"].value).delete()
+    assert not holds(client) and holds(other)
