@@ -99,8 +99,9 @@ def choose_shell(container_id: str, user: str = "") -> str:
         exec_id = client.exec_create(
             container_id, ["sh", "-c", "command -v bash"], user=user, privileged=False
         )["Id"]
-        found = client.exec_start(exec_id)
-    return "bash" if found.strip() else "sh"
+        found = client.exec_start(exec_id).strip()
+    # A path when found; an engine error (no sh, no such user) is text of another kind.
+    return "bash" if found.startswith(b"/") and found.endswith(b"/bash") else "sh"
 
 
 def open_terminal(
