@@ -303,7 +303,10 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
             return f"The container is {container.state}."
         if state is not None and state.exit_code in (126, 127) and not self.bytes_in:
             # Nothing typed yet: the engine could not run it (no such command, no such user).
-            return f"The command could not start (code {state.exit_code}): the terminal shows why."
+            return (
+                f"The command could not start (code {state.exit_code}): check the shell and "
+                "the user (the engine's reason, when it gives one, is in the terminal)."
+            )
         if state is not None and state.exit_code is not None:
             return f"The shell exited (code {state.exit_code})."
         return ""

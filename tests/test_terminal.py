@@ -189,15 +189,12 @@ def test_stopping_the_container_ends_the_terminal_and_says_so(
 
 def test_a_command_or_user_the_engine_cannot_run_is_said_so(term_portal, make_container, terminals):
     container = make_container(IDLE)
-    for command, user, engine_says in (
-        ("no-such-command", "", "executable file not found"),
-        ("sh", "no-such-user", "unable to find user no-such-user"),
-    ):
+    for command, user in (("no-such-command", ""), ("sh", "no-such-user")):
         terminal = open_terminal(term_portal, container["Id"], terminals)
         assert terminal.open(command=command, user=user)["state"] == "connected"
         ended = terminal.next_state()
         assert ended["reason"].startswith("The command could not start (code 12"), ended
-        terminal.read_until(engine_says)
+        assert "check the shell and the user" in ended["reason"], ended
 
 
 def test_an_idle_terminal_is_ended_with_a_message(
