@@ -228,8 +228,11 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
             self.bytes_out += len(data)
             self.last_activity = time.monotonic()
             await self.send(bytes_data=data)
+            # Output counts against the user's byte budget with their log streams; only a
+            # flood waits its turn, so typing never lags behind someone's busy log tab.
+            wait = self.stream_budget.charge(len(data))
             if len(data) >= FLOOD_PIECE:
-                await asyncio.sleep(FRAME_INTERVAL)
+                await asyncio.sleep(max(FRAME_INTERVAL, wait))
         await self.end("The shell ended.", tell=True, exited=True)
 
     async def _watch_idle(self) -> None:

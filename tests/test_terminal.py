@@ -114,6 +114,20 @@ def test_typing_a_command_shows_its_output_and_resizing_changes_stty_size(
     terminal.read_until(r"\r\n43 132\r\n")
 
 
+def test_a_flood_of_output_arrives_whole_and_the_terminal_still_answers(
+    term_portal, make_container, terminals
+):
+    container = make_container(IDLE)
+    terminal = open_terminal(term_portal, container["Id"], terminals)
+    assert terminal.open()["state"] == "connected"
+    # 3 MB of "y" lines: more than the relay's buffer and a second of the byte budget.
+    terminal.type("yes | head -c 3000000; echo; echo flood-$((1+1))-done\n")
+    found = terminal.read_until(r"flood-2-done", timeout=60)
+    assert found.string[: found.start()].count("y\r\n") == 1_500_000  # every line, once
+    terminal.type("echo $((6*7))\n")
+    terminal.read_until(r"\r\n42\r\n")
+
+
 def test_a_typed_command_and_user_are_what_runs(term_portal, make_container, docker_api, terminals):
     container = make_container(IDLE)
     terminal = open_terminal(term_portal, container["Id"], terminals)

@@ -130,9 +130,11 @@
     const url = new URL(root.dataset.wsUrl, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const current = new WebSocket(url);
+    let opened = false;
     socket = current;
     current.binaryType = "arraybuffer";
     current.onopen = () => {
+      opened = true;
       current.send(JSON.stringify({ open: asked(), size: [term.cols, term.rows] }));
     };
     current.onmessage = (event) => {
@@ -143,12 +145,11 @@
       if (socket !== current) return;
       button.textContent = "Reconnect";
       if (!status.classList.contains("ended") && !status.classList.contains("refused")) {
-        setStatus(
-          event.code === 1006 || event.code === 1000
-            ? "Ended: the connection closed."
-            : "No terminal: the portal refused the connection.",
-          "ended",
-        );
+        if (!opened) {
+          setStatus("No terminal: the portal refused the connection (reload the page).", "refused");
+        } else {
+          setStatus("Ended: the connection closed.", "ended");
+        }
       }
     };
   }
