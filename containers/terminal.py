@@ -166,7 +166,7 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
             await self._refuse("refused", "This container no longer exists.")
             return
         except gateway.GatewayError as exc:
-            await self._refuse("refused", f"The engine can't be reached: {exc}")
+            await self._refuse("refused", f"The engine could not answer: {exc}")
             return
         except host_access.Refused as exc:
             await self._audit_refusal(str(exc))
