@@ -1,7 +1,8 @@
 """Run the benchmarks (all, or those named) and print a summary table.
 
     .venv/bin/python bench/run.py [containers_page] [logs_stream] [event_latency] [image_pull]
-                                  [stream_fairness] [model_memory] [stats_fanout] [busy_engine]
+                                  [stream_fairness] [model_memory] [stats_fanout]
+                                  [terminal_roundtrip] [busy_engine]
 
 Without names it runs them all, the busy-engine run last: it tops the engine up to
 BENCH_FOREIGN foreign containers (default 10,000; bench/foreign.py) for minutes, so
@@ -31,6 +32,7 @@ BENCHMARKS = (
     "stream_fairness",
     "model_memory",
     "stats_fanout",
+    "terminal_roundtrip",
     "busy_engine",
 )
 

@@ -14,6 +14,8 @@ class Container(models.Model):
             ("operate_container", "Can start, stop, restart, pause and kill containers"),
             ("create_container", "Can run new containers"),
             ("remove_container", "Can remove containers"),
+            # A terminal is a shell inside the container: in no role by default.
+            ("open_terminal", "Can open a terminal in containers"),
         ]
 
     def __str__(self) -> str:

@@ -76,6 +76,11 @@ STREAMS_PER_PROCESS = env_int("DOCKERWEB_STREAMS_PER_PROCESS", 128, minimum=1, m
 # 6 × slower, at 2 MB/s about 1.2 × (bench/stream_fairness.py, 2 cores).
 STREAM_BYTES_PER_USER = env_int("DOCKERWEB_STREAM_BYTES_PER_USER", 2_000_000, minimum=10_000)
 
+# Terminal tab: a terminal with no bytes either way for this long is ended (its processes
+# too); and the most terminals one person may have open at once.
+TERMINAL_IDLE_SECONDS = env_int("DOCKERWEB_TERMINAL_IDLE_SECONDS", 900, minimum=1, maximum=86_400)
+TERMINALS_PER_USER = env_int("DOCKERWEB_TERMINALS_PER_USER", 4, minimum=1, maximum=100)
+
 INSTALLED_APPS = [
     "daphne",  # first, so `runserver` serves websockets too
     "django.contrib.admin",

@@ -24,6 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEntry
+from containers.terminal import TerminalConsumer
 from dockerweb.asgi import application
 from dockerweb.consumers import LiveStateConsumer
 from dockerweb.routing import websocket_urlpatterns
@@ -594,7 +595,64 @@ def _live_state_watch_changes_nothing(admin_client):
     assert AuditEntry.objects.count() == before
 
 
-WEBSOCKET_COMMANDS: dict[type, Callable] = {LiveStateConsumer: _live_state_watch_changes_nothing}
+def _terminal_session_is_two_entries(admin_client):
+    """The terminal socket's commands: bytes before `open` reach nothing; `open` starts an
+    exec and records container.terminal_start; keystrokes and resizes are the session's own
+    (counted in its end entry, not one each); the socket's end records container.terminal_end
+    with the bytes each way."""
+    import asyncio
+    import json
+
+    client = eng.api()
+    eng.build_test_image(client)
+    container = client.create_container(
+        eng.TEST_IMAGE, command=["sleep", "3600"], labels=eng.TEST_LABELS
+    )["Id"]
+    client.start(container)
+    cookie = f"sessionid={admin_client.cookies['sessionid'].value}".encode()
+    before = AuditEntry.objects.count()
+
+    async def talk():
+        communicator = WebsocketCommunicator(
+            application,
+            f"/ws/containers/{container}/terminal/",
+            headers=[
+                (b"origin", b"http://localhost"),
+                (b"host", b"localhost"),
+                (b"cookie", cookie),
+            ],
+        )
+        connected, _ = await communicator.connect(timeout=10)
+        assert connected
+        await communicator.send_to(bytes_data=b"touch /before-open\n")
+        await communicator.send_json_to({"open": {"command": "sh"}, "size": [80, 24]})
+        while True:
+            message = await communicator.receive_output(timeout=20)
+            if message.get("text"):
+                assert json.loads(message["text"])["state"] == "connected", message
+                break
+        await communicator.send_to(bytes_data=b"echo typed\n")
+        await communicator.send_json_to({"resize": [100, 30]})
+        await communicator.disconnect(timeout=20)
+
+    try:
+        asyncio.run(talk())
+        entries = list(AuditEntry.objects.order_by("id")[before:])
+        assert [(e.action, e.target_id, e.outcome) for e in entries] == [
+            ("container.terminal_start", container, AuditEntry.Outcome.OK),
+            ("container.terminal_end", container, AuditEntry.Outcome.OK),
+        ], [(e.action, e.detail) for e in entries]
+        assert "11 bytes in" in entries[1].detail, entries[1].detail  # "echo typed\n"
+        ls = client.exec_start(client.exec_create(container, ["ls", "/"])["Id"]).decode()
+        assert "before-open" not in ls
+    finally:
+        client.remove_container(container, force=True)
+
+
+WEBSOCKET_COMMANDS: dict[type, Callable] = {
+    LiveStateConsumer: _live_state_watch_changes_nothing,
+    TerminalConsumer: _terminal_session_is_two_entries,
+}
 
 
 @pytest.mark.engine

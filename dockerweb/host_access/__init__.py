@@ -3,6 +3,7 @@
 - `config`: reads host access out of a complete create body (pure; no engine calls).
 - `binds`: the rule for host paths (administrators, inside DOCKERWEB_BIND_ROOTS).
 - `policy`: the one policy every creating path asks (check_create, check_recreate).
+- `terminal`: who may open a terminal in which container (check_terminal).
 """
 
 from .policy import (
@@ -14,12 +15,14 @@ from .policy import (
     holds_host_access_message,
     is_admin,
 )
+from .terminal import check_terminal
 
 __all__ = [
     "Problem",
     "Refused",
     "check_create",
     "check_recreate",
+    "check_terminal",
     "held_host_access",
     "holds_host_access_message",
     "is_admin",
