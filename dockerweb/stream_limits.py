@@ -65,7 +65,7 @@ class StreamSlots:
         with self._lock:
             if self._per_user[user_id] >= per_user:
                 return (
-                    f"You already have {_streams(per_user)} open (logs, stats, job output), the most "
+                    f"You already have {_streams(per_user)} open (logs, stats, terminals, job output), the most "
                     "one person may have. Close some of those tabs, then reload this one."
                 )
             if self._total >= per_process:
