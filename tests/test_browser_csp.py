@@ -140,10 +140,16 @@ def test_every_page_from_the_top_navigation_runs_without_a_policy_violation(
     expect(page.locator("[data-job-status]")).to_have_text("Succeeded", timeout=60_000)
 
     pages = [
+        "/",
+        "/dashboard/prune/containers/",
+        "/dashboard/prune/build-cache/",
         "/containers/",
         f"/containers/{cid}/",
         f"/containers/{cid}/overview/",
         f"/containers/{cid}/inspect/",
+        f"/containers/{cid}/terminal/",
+        f"/containers/{cid}/stats/",
+        f"/containers/{cid}/processes/",
         f"/containers/{cid}/settings/",
         f"/containers/{cid}/remove/",
         "/containers/new/",

@@ -44,6 +44,8 @@ def choose_tag(local, reference: str) -> None:
 def search(page, portal, words: str):
     page.goto(f"{portal.url}/containers/new/")
     page.get_by_label("Search images").fill(words)  # htmx searches as the user types
+    # The results for `words` are in (the search puts its query in the address).
+    page.wait_for_url(re.compile(r"[?&]q=" + re.escape(words)))
 
 
 def test_searching_busybox_and_pressing_create_runs_it_named_after_its_tag(
@@ -133,6 +135,10 @@ def test_a_registry_cards_create_pulls_with_progress_on_the_card_then_opens_the_
     expect(job.get_by_role("progressbar")).to_be_visible()
     expect(job.locator("[data-card-job-status]")).to_contain_text("Pulling")
     assert "/containers/new/" in page.url
+    # A search typed while the pull runs doesn't wipe the card's progress.
+    with page.expect_response(lambda r: "q=busybox" in r.url and "/containers/new/" in r.url):
+        page.get_by_label("Search images").fill("busybox")
+    expect(job.locator("[data-card-job-status]")).to_contain_text("Pulling")
     proxy.resume()
 
     page.wait_for_url(re.compile(r"/containers/[0-9a-f]{64}/$"), timeout=60_000)

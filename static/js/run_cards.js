@@ -31,12 +31,14 @@
         root.dataset.status = msg.status;
         if (msg.status === "succeeded" && msg.result && msg.result.container) {
           finished = true;
+          root.dataset.done = "1";
           bar.value = 100;
           status.textContent = "Running: opening its logs…";
           socket.close();
           location.assign(root.dataset.logsUrl.replace("CONTAINER", encodeURIComponent(msg.result.container)));
         } else if (msg.finished) {
           finished = true;
+          root.dataset.done = "1";
           bar.hidden = true;
           status.textContent = "";
           error.textContent = msg.error || "The job ended without starting a container.";
@@ -76,12 +78,19 @@
     within(element, "[data-card-tag]").forEach(followTag);
   });
 
-  // A refused Create answers 400 with the reason: show it on the card (htmx swaps only 2xx).
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     const form = event.detail.elt;
+    // A refused Create answers 400 with the reason: show it on the card (htmx swaps only 2xx).
     if (event.detail.xhr.status === 400 && form.closest && form.closest("[data-card]")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
+    }
+    // New search results would wipe a card whose pull is under way, and with it the progress
+    // and the jump to the new container: while one runs, the results stay (the page is about
+    // to open the container's logs anyway).
+    const target = event.detail.target;
+    if (target && target.id === "cards" && target.querySelector("[data-card-job]:not([data-done])")) {
+      event.detail.shouldSwap = false;
     }
   });
 })();
