@@ -49,21 +49,22 @@ def pull_problem(user, reference: str) -> str | None:
     if is_admin(user):
         return None
     address = gateway.images.registry_of(reference)
-    host = _host_of(address)
-    if not _is_hosts_own(host):
+    host = host_of(address)
+    if not is_hosts_own(host):
         return None
     if Registry.objects.filter(address=address).exists():
         return None
     return ADMINS_ONLY_PULL.format(host=host)
 
 
-def _host_of(address: str) -> str:
+def host_of(address: str) -> str:
+    """The host of a registry address (`host:port`, `[v6]:port`), without the port."""
     if address.startswith("["):
         return address[1 : address.index("]")]
     return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
 
 
-def _is_hosts_own(host: str) -> bool:
+def is_hosts_own(host: str) -> bool:
     """Loopback, link-local or unspecified: addresses that reach the engine's host itself."""
     if host in HUB_HOSTS:
         return False

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from images.image_reach import _host_of, _is_hosts_own
+from images.image_reach import host_of, is_hosts_own
 from images.models import Registry
 
 CONNECT_TIMEOUT = 2.0
@@ -144,7 +144,7 @@ def _cached_get(address: str, auth: dict, path: str) -> dict:
 def base_url(address: str) -> str:
     """As the engine reaches it: plain HTTP only on the host's own loopback (which the
     engine treats as an insecure registry by default), HTTPS everywhere else."""
-    host = _host_of(address)
+    host = host_of(address)
     scheme = "http" if _is_loopback_name(host) else "https"
     return f"{scheme}://{address}"
 
@@ -218,8 +218,8 @@ def _bearer_token(http, address: str, challenge, login) -> str:
     realm = urlsplit(params.get("realm", ""))
     if realm.scheme not in ("http", "https") or not realm.hostname:
         return ""
-    same_host = realm.hostname == _host_of(address).strip("[]")
-    if not same_host and (realm.scheme != "https" or _is_hosts_own(realm.hostname)):
+    same_host = realm.hostname == host_of(address).strip("[]")
+    if not same_host and (realm.scheme != "https" or is_hosts_own(realm.hostname)):
         return ""
     query = {k: v for k, v in params.items() if k in ("service", "scope")}
     try:
