@@ -21,7 +21,7 @@ SERVED = (
 def test_each_package_is_declared_pinned_and_locked():
     declared = json.loads((ROOT / "package.json").read_text())["dependencies"]
     locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]
-    for name in ("@xterm/xterm", "@xterm/addon-fit", "uplot"):
+    for name in ("@xterm/xterm", "@xterm/addon-fit", "uplot", "axe-core"):
         assert declared[name][0].isdigit(), f"{name} is pinned to one version"
         assert locked[f"node_modules/{name}"]["version"] == declared[name]
         assert locked[f"node_modules/{name}"]["integrity"].startswith("sha512-")
