@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from websockets.asyncio.client import connect
 
-from containers import stats_fanout
+from containers import container_follow, stats_fanout
 from containers.stats_fanout import history_text, message_of
 from dockerweb import gateway
 from dockerweb.asgi import application
@@ -179,7 +179,7 @@ def reader_threads(container_id: str) -> list[str]:
 async def test_three_sockets_share_one_engine_stream_closed_after_the_last_left(
     make_container, engine_streams, monkeypatch
 ):
-    monkeypatch.setattr(stats_fanout, "GRACE", 0.5)
+    monkeypatch.setattr(container_follow, "GRACE", 0.5)
     cid = make_container(BURN)["Id"]
     headers = await headers_for("watcher", superuser=True)
     watchers = [await Watcher(cid, headers).open() for _ in range(3)]
