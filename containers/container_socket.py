@@ -31,12 +31,13 @@ from .permissions import VIEW
 class ContainerStreamConsumer(StreamSlot, AsyncWebsocketConsumer):
     permission = VIEW
     task_name = "follow"  # the relay task is "<task_name>-<the URL's container, short>"
-    container = None  # the followed container (gateway Container) once the engine named it
+    container_id: str | None = None  # the followed container's full id once the engine named it
     follower: StreamFollower | None = None
     groups_joined: tuple[str, ...] = ()
 
     # -- what a subclass says
     def follow(self, container) -> StreamFollower:
+        """A follower of `container` (gateway ContainerDetail) for this socket."""
         raise NotImplementedError
 
     async def relay(self) -> None:
@@ -52,25 +53,26 @@ class ContainerStreamConsumer(StreamSlot, AsyncWebsocketConsumer):
             return
         self.reference = self.scope["url_route"]["kwargs"]["container_id"]
         try:
-            self.container = await asyncio.to_thread(
+            container = await asyncio.to_thread(
                 gateway.containers.inspect_container, self.reference
             )
         except gateway.NotFound:
             await self.close()
             return
         except gateway.GatewayError:
-            pass  # engine down: accept, say so, and start when it is back
+            container = None  # engine down: accept, say so, and start when it is back
         self.changed = asyncio.Event()
         # Engine up/down, and this container's own changes: nothing about other containers.
         engine = engines.current()
         await self._join_group(engine_events_group(engine.name))
-        if self.container is not None:
-            await self._join_group(container_group(self.container.id, engine.name))
+        if container is not None:
+            self.container_id = container.id
+            await self._join_group(container_group(container.id, engine.name))
         self.watcher = publisher_for(engine)
         self.watcher.subscribe()
         await self.accept()
         self.task = asyncio.create_task(
-            self._follow(), name=f"{self.task_name}-{self.reference[:12]}"
+            self._follow(container), name=f"{self.task_name}-{self.reference[:12]}"
         )
 
     async def _join_group(self, group: str) -> None:
@@ -98,7 +100,7 @@ class ContainerStreamConsumer(StreamSlot, AsyncWebsocketConsumer):
             relevant = payload.get("up")
         else:
             # Its own container's group: a change of this container.
-            relevant = self.container is not None and payload.get("id") == self.container.id
+            relevant = self.container_id is not None and payload.get("id") == self.container_id
         if not relevant:
             return
         if self.follower is not None:
@@ -108,11 +110,11 @@ class ContainerStreamConsumer(StreamSlot, AsyncWebsocketConsumer):
     async def send_json(self, payload: dict):
         await self.send(text_data=json.dumps(payload))
 
-    async def _follow(self):
-        while self.container is None:  # the engine was down when the socket opened
+    async def _follow(self, container):
+        while container is None:  # the engine was down when the socket opened
             self.changed.clear()
             try:
-                self.container = await asyncio.to_thread(
+                container = await asyncio.to_thread(
                     gateway.containers.inspect_container, self.reference
                 )
             except gateway.NotFound:
@@ -122,6 +124,10 @@ class ContainerStreamConsumer(StreamSlot, AsyncWebsocketConsumer):
                 await self.send_json(engine_down(exc))
                 await self.changed.wait()
                 continue
-            await self._join_group(container_group(self.container.id, engines.current().name))
-        self.follower = self.follow(self.container)
+            self.container_id = container.id
+            await self._join_group(container_group(container.id, engines.current().name))
+        self.follower = self.follow(container)
+        # Not kept while the socket is open: its inspect document is some 20 kB a socket
+        # (bench/stats_fanout.py's memory per viewer), and the id is all it still needs.
+        del container
         await self.relay()
