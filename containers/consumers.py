@@ -20,27 +20,19 @@ can't make a socket fall behind the engine. What a user's log sockets send toget
 bounded by their byte budget (dockerweb/stream_limits.py): past it a socket waits; alone on
 its container, its engine stream waits with it.
 
-The socket joins its container's group for the container's changes (stop, start, removal)
-and the engine's group for the engine going away and coming back; it acts on no other
-container's messages.
+Permission, slot, the container's and the engine's groups, an engine down at the start:
+as every socket following a container (containers/container_socket.py).
 """
 
 import asyncio
 import contextlib
-import json
 import re
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from dockerweb import engines, gateway
-from dockerweb.groups import container_group, engine_events_group
-from dockerweb.live_model.publisher import publisher_for
-from dockerweb.stream_limits import StreamSlot
-from dockerweb.ws_auth import user_may
-
 from . import log_fanout
+from .container_socket import ContainerStreamConsumer
 
 # At most ~40 frames a second: bytes that arrive meanwhile go out together in the next one.
 FRAME_INTERVAL = 0.025
@@ -62,95 +54,21 @@ def parse_tail(value: str | None) -> tuple[int, bool]:
     return min(asked, bound), asked > bound
 
 
-class ContainerLogsConsumer(StreamSlot, AsyncWebsocketConsumer):
-    permission = "containers.view_container"
-    container = None  # the followed container (gateway Container) once the engine named it
-    follower = None
-    groups_joined: tuple[str, ...] = ()
+class ContainerLogsConsumer(ContainerStreamConsumer):
+    task_name = "logs"
 
     async def connect(self):
-        if not await user_may(self.scope, self.permission):
-            await self.close()
-            return
-        if not await self.take_stream_slot():
-            return
-        self.container_id = self.scope["url_route"]["kwargs"]["container_id"]
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.tail, self.tail_capped = parse_tail(query.get("tail", [None])[0])
         self.timestamps = query.get("timestamps", ["0"])[0] == "1"
-        try:
-            self.container = await asyncio.to_thread(
-                gateway.containers.inspect_container, self.container_id
-            )
-        except gateway.NotFound:
-            await self.close()
-            return
-        except gateway.GatewayError:
-            pass  # engine down: accept, say so, and start when it is back
-        self.changed = asyncio.Event()
-        # Engine up/down, and this container's own changes: nothing about other containers.
-        engine = engines.current()
-        await self._join_group(engine_events_group(engine.name))
-        if self.container is not None:
-            await self._join_group(container_group(self.container.id, engine.name))
-        self.watcher = publisher_for(engine)
-        self.watcher.subscribe()
-        await self.accept()
-        self.task = asyncio.create_task(self.follow(), name=f"logs-{self.container_id[:12]}")
+        await super().connect()
 
-    async def _join_group(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined += (group,)
-
-    async def disconnect(self, code):
-        if not hasattr(self, "task"):
-            return
-        if self.follower is not None:
-            self.follower.close()  # stops a tail read at once, whatever the task is doing
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        await self.watcher.unsubscribe()
-
-    async def live_message(self, message):
-        payload = message["payload"]
-        if payload.get("type") == "engine":
-            # Down: the stream ends by itself, and what follows is decided when it is back.
-            relevant = payload.get("up")
-        else:
-            # Its own container's group: a change of this container.
-            relevant = self.container is not None and payload.get("id") == self.container.id
-        if not relevant:
-            return
-        if self.follower is not None:
-            self.follower.shared.poke()
-        self.changed.set()
-
-    async def send_json(self, payload: dict):
-        await self.send(text_data=json.dumps(payload))
-
-    async def follow(self):
-        while self.container is None:  # the engine was down when the socket opened
-            self.changed.clear()
-            try:
-                self.container = await asyncio.to_thread(
-                    gateway.containers.inspect_container, self.container_id
-                )
-            except gateway.NotFound:
-                await self.send_json(log_fanout.REMOVED)
-                return
-            except gateway.GatewayError as exc:
-                await self.send_json(log_fanout.engine_down(exc))
-                await self.changed.wait()
-                continue
-            await self._join_group(container_group(self.container.id, engines.current().name))
-        self.follower = log_fanout.follow(
-            self.container, tail=self.tail, timestamps=self.timestamps, capped=self.tail_capped
+    def follow(self, container) -> log_fanout.Follower:
+        return log_fanout.follow(
+            container, tail=self.tail, timestamps=self.timestamps, capped=self.tail_capped
         )
+
+    async def relay(self):
         async with contextlib.aclosing(self.follower.items()) as items:
             async for item in items:
                 if isinstance(item, dict):

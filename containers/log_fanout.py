@@ -4,14 +4,12 @@ Before, each log socket opened its own followed engine stream, read in its own t
 people on one container's Logs tab held 200 engine streams and 209 threads. Now, per event
 loop (Daphne has one):
 
-- **One shared stream per container.** The first follower opens it; it stays open while
-  anyone follows and GRACE seconds after the last one left (a reload or a tab switched back
-  and forth reuses it). It reads in one thread (`logs-<id>`), always with the engine's
+- **One shared stream per container** (its lifecycle and states: container_follow.py).
+  The first follower opens it; it stays open while anyone follows and GRACE seconds after
+  the last one left. It reads in one thread (`logs-<id>`), always with the engine's
   timestamps, and keeps what it read in one bounded buffer of whole frames (whole lines with
-  a TTY) that all followers read from at their own pace. It also owns the container's
-  states: when the engine ends the stream it looks at the container again and says
-  `stopped`, `engine-down` or `removed`, and reopens when the container runs again (its
-  followers' sockets join the container's group and poke it on each change).
+  a TTY) that all followers read from at their own pace. When the engine ends the stream it
+  says `stopped`, `engine-down` or `removed`, and reopens when the container runs again.
 - **Each follower's own tail, then the shared bytes, exactly.** A new follower notes the
   newest time the shared stream has read (the seam; its own clock if it has read nothing)
   and where the buffer ends, reads its own bounded tail with `until=seam` (a short-lived
@@ -35,11 +33,8 @@ loop (Daphne has one):
   pieces) may show the time of its next piece in the middle.
 """
 
-import asyncio
-import logging
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 
@@ -48,11 +43,9 @@ from django.conf import settings
 from dockerweb import gateway
 from dockerweb.threads import ByteRelay, open_in_thread, pump_bytes
 
+from .container_follow import REMOVED, SharedStream, StreamFollower, engine_down
 from .log_frames import Aligner, logged_after, parse_time, without_times
 
-log = logging.getLogger(__name__)
-
-GRACE = 2.0  # seconds a shared stream stays open after its last follower left
 BUFFER_LIMIT = 1024 * 1024  # bytes kept for followers behind the fastest one
 TAKE_LIMIT = 256 * 1024  # the most a follower takes at once: one websocket frame
 INBOX_DELAY = 0.02  # seconds the reader's bytes wait to be taken together (< FRAME_INTERVAL)
@@ -61,11 +54,6 @@ INBOX_DELAY = 0.02  # seconds the reader's bytes wait to be taken together (< FR
 TAIL_RELAY_LIMIT = 256 * 1024
 
 STOPPED = {"type": "state", "state": "stopped", "reason": ""}
-REMOVED = {"type": "state", "state": "removed", "reason": "The container was removed."}
-
-
-def engine_down(exc: Exception) -> dict:
-    return {"type": "state", "state": "engine-down", "reason": str(exc)}
 
 
 class _Entry:
@@ -83,41 +71,30 @@ class _Entry:
         return self._plain
 
 
-class SharedLog:
-    """The followed engine log stream of one container and the followers reading it."""
+class SharedLog(SharedStream):
+    """The followed engine log stream of one container and the followers reading it. Its
+    entries are _Entry: whole frames with times, and changes of its state."""
 
-    def __init__(self, container_id: str, multiplexed: bool, registry: dict):
-        self.container_id = container_id
+    thread_name = "logs"
+    stopped_state = STOPPED
+
+    def __init__(self, container_id: str, multiplexed: bool):
+        super().__init__(container_id)
         self.multiplexed = multiplexed
-        self.followers: set[Follower] = set()
-        self.entries: deque[_Entry] = deque()
-        self.head = 0  # seq of the next entry
         self.end_offset = 0  # bytes of data appended so far
         self.trimmed_controls: deque[tuple[int, dict]] = deque(maxlen=8)
-        self.state: dict | None = None  # stopped / engine-down / removed; None while streaming
-        self.finished = False
-        self.changed = asyncio.Event()
-        self._registry = registry
-        self._loop = asyncio.get_running_loop()
         self._last_times: dict[int, bytes] = {}  # the newest time read, per output stream
         self._opened_at = time.time_ns()
-        # Shared with the reader thread, guarded by _cond.
+        # Shared with the reader thread, guarded by _cond (it reads _closed too: close()
+        # notifies after setting it, in wake_reader).
         self._cond = threading.Condition()
         self._buffered = 0  # bytes in entries
         self._inbox: list[bytes] = []  # read, not yet taken by the loop
         self._inbox_times: dict[int, bytes] = {}
         self._in_flight = 0  # bytes in the inbox
         self._hungry = 0  # followers that sent everything and wait for more
-        self._closed = False
-        self._stream = None
-        self._grace: asyncio.TimerHandle | None = None
-        self._task = self._loop.create_task(self._run(), name=f"log-fanout-{container_id[:12]}")
 
     # -- followers
-    @property
-    def first_seq(self) -> int:
-        return self.head - len(self.entries)
-
     @property
     def first_offset(self) -> int:
         return self.entries[0].offset if self.entries else self.end_offset
@@ -127,21 +104,13 @@ class SharedLog:
         times = (parse_time(raw) for raw in self._last_times.values())
         return max((t for t in times if t is not None), default=None)
 
-    def add(self, follower: "Follower") -> None:
-        if self._grace is not None:
-            self._grace.cancel()
-            self._grace = None
-        self.followers.add(follower)
-
     def remove(self, follower: "Follower") -> None:
-        self.followers.discard(follower)
+        super().remove(follower)
         if not self.followers and not self._closed:
             self._trim()
-            self._grace = self._loop.call_later(GRACE, self._close_if_idle)
 
     def poke(self) -> None:
-        """Something changed (the container, the engine): look again if not streaming."""
-        self.changed.set()
+        super().poke()
         for follower in self.followers:
             follower.poked = True
             follower.ready.set()
@@ -153,74 +122,42 @@ class SharedLog:
             self._cond.notify_all()
 
     # -- the engine stream
-    async def _run(self) -> None:
-        while True:
-            self.changed.clear()
-            try:
-                container = await asyncio.to_thread(
-                    gateway.containers.inspect_container, self.container_id
-                )
-                if container.state == "running":
-                    newest = self.newest()
-                    stream = await open_in_thread(
-                        gateway.logs.open_log_stream,
-                        self.container_id,
-                        # Since the newest line read (or since this shared stream began):
-                        # what was logged while no stream was open, as much as a tab keeps.
-                        tail=settings.LOG_LINES_KEPT,
-                        since_ns=self._opened_at if newest is None else newest + 1,
-                        timestamps=True,
-                        tty=container.tty,
-                    )
-                    self.multiplexed = stream.multiplexed
-                    self._set_state(None)
-                    self._append_control({"type": "stream", "multiplexed": stream.multiplexed})
-                    await self._pump(stream)
-                    # The engine ends a followed log when the container stops or the engine
-                    # goes away: look again to tell which (or whether it already restarted).
-                    continue
-                self._set_state(STOPPED)
-            except gateway.NotFound:
-                self._set_state(REMOVED)
-                self._finish()
-                return
-            except gateway.GatewayError as exc:
-                self._set_state(engine_down(exc))
-            except Exception as exc:  # a bug here must not leave every follower hanging
-                log.exception("log stream of %s failed", self.container_id[:12])
-                self._set_state(engine_down(exc))
-            await self.changed.wait()
-
-    async def _pump(self, stream) -> None:
-        self._stream = stream
-        ended = asyncio.Event()
-        reader = threading.Thread(
-            target=self._read,
-            args=(stream, Aligner(stream.multiplexed), ended),
-            name=f"logs-{self.container_id[:12]}",
-            daemon=True,
+    async def open_stream(self, container):
+        newest = self.newest()
+        return await open_in_thread(
+            gateway.logs.open_log_stream,
+            self.container_id,
+            # Since the newest line read (or since this shared stream began): what was
+            # logged while no stream was open, as much as a tab keeps.
+            tail=settings.LOG_LINES_KEPT,
+            since_ns=self._opened_at if newest is None else newest + 1,
+            timestamps=True,
+            tty=container.tty,
         )
-        reader.start()
-        try:
-            await ended.wait()
-        finally:
-            stream.close()
-            with self._cond:
-                self._cond.notify_all()
-            self._stream = None
 
-    def _read(self, stream, aligner: Aligner, ended: asyncio.Event) -> None:
+    def started(self, stream) -> None:
+        self.multiplexed = stream.multiplexed
+        self._set_state(None)
+        self._append_control({"type": "stream", "multiplexed": stream.multiplexed})
+
+    def read(self, stream) -> bool:
         """The reader thread: engine bytes → whole frames → the loop, within the buffer."""
-        try:
-            for piece in stream.pieces():
-                data = aligner.feed(piece)
-                if data and not self._hand_over(stream, data, aligner.last_times):
-                    return
-            rest = aligner.flush()
-            if rest:
-                self._hand_over(stream, rest, aligner.last_times)
-        finally:
-            self._post(ended.set)
+        aligner = Aligner(stream.multiplexed)
+        gave = False
+        for piece in stream.pieces():
+            data = aligner.feed(piece)
+            if data:
+                gave = True
+                if not self._hand_over(stream, data, aligner.last_times):
+                    return gave
+        rest = aligner.flush()
+        if rest:
+            self._hand_over(stream, rest, aligner.last_times)
+        return gave or bool(rest)
+
+    def wake_reader(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def _hand_over(self, stream, data: bytes, times: dict[int, bytes]) -> bool:
         """Add to the inbox; the loop takes all of it at once (one wake-up, not one a piece)."""
@@ -241,13 +178,6 @@ class SharedLog:
             return True  # the loop is behind taking what was read
         return self._buffered + self._in_flight >= BUFFER_LIMIT and not self._hungry
 
-    def _post(self, callback, *args) -> bool:
-        try:
-            self._loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the loop has closed: nobody is listening any more
-            return False
-        return True
-
     # -- the buffer (on the loop)
     def _take_inbox_soon(self) -> None:
         # Whatever the reader adds meanwhile comes along: one entry (and one wake-up of
@@ -264,26 +194,15 @@ class SharedLog:
             return
         self._last_times.update(times)
         data = inbox[0] if len(inbox) == 1 else b"".join(inbox)
-        self.entries.append(_Entry(self.head, self.end_offset, data))
-        self.head += 1
+        self._append(_Entry(self.head, self.end_offset, data))
         self.end_offset += len(data)
         self._trim()
-        self._wake()
 
     def _append_control(self, control: dict) -> None:
-        self.entries.append(_Entry(self.head, self.end_offset, control=control))
-        self.head += 1
-        self._wake()
+        self._append(self.state_entry(control))
 
-    def _set_state(self, state: dict | None) -> None:
-        if state != self.state:
-            self.state = state
-            if state is not None:
-                self._append_control(state)
-
-    def _wake(self) -> None:
-        for follower in self.followers:
-            follower.ready.set()
+    def state_entry(self, state: dict) -> _Entry:
+        return _Entry(self.head, self.end_offset, control=state)
 
     def _trim(self) -> None:
         """Forget what every follower has sent; past BUFFER_LIMIT, the oldest bytes too."""
@@ -307,32 +226,8 @@ class SharedLog:
             self.trimmed_controls.append((entry.seq, entry.control))
         return len(entry.data)
 
-    # -- closing
-    def _close_if_idle(self) -> None:
-        self._grace = None
-        if not self.followers:
-            self.close()
 
-    def _finish(self) -> None:
-        """The container is gone: no new follower joins this; current ones read to the end."""
-        self.finished = True
-        if self._registry.get(self.container_id) is self:
-            del self._registry[self.container_id]
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._finish()
-        if self._stream is not None:
-            self._stream.close()
-        self._task.cancel()
-        self.entries.clear()
-
-
-class Follower:
+class Follower(StreamFollower):
     """One socket following a container: its own tail, then the shared stream's bytes.
 
     Iterate `items()`: bytes to send as they are, or dicts to send as JSON control messages
@@ -340,20 +235,18 @@ class Follower:
     the shared stream.
     """
 
+    shared: SharedLog
+
     def __init__(self, shared: SharedLog, *, tty: bool, tail: int, timestamps: bool, capped):
-        self.shared = shared
+        super().__init__(shared)
         self.multiplexed = not tty
         self.tail, self.timestamps, self.capped = tail, timestamps, capped
-        self.cursor = shared.head  # the next entry to send
         self.offset = shared.end_offset
         self.seam: int | None = None  # ns: live bytes start after this time
-        self.ready = asyncio.Event()
         self.poked = False
         self.last_sent: dict | None = None  # the last control message sent
         self._tail_stream = None
         self._tail_relay: ByteRelay | None = None
-        self._closed = False
-        shared.add(self)
 
     def announcement(self) -> dict:
         return {
@@ -439,7 +332,7 @@ class Follower:
             self.poked = False
             self.cursor = max(self.cursor, shared.first_seq)
             while self.cursor < shared.head:
-                entry = self._entry(self.cursor)
+                entry = self.shared.entry(self.cursor)
                 self.cursor += 1
                 control = entry.control if entry is not None else None
                 if control == REMOVED:
@@ -459,7 +352,7 @@ class Follower:
                     yield item
             parts, size = [], 0
             while self.cursor < shared.head and size < TAKE_LIMIT:
-                entry = self._entry(self.cursor)
+                entry = self.shared.entry(self.cursor)
                 if entry.control is not None:
                     if parts:
                         break  # the bytes before it go first
@@ -488,11 +381,6 @@ class Follower:
                 await self.ready.wait()
             finally:
                 shared.hungry(-1)
-
-    def _entry(self, seq: int) -> _Entry | None:
-        shared = self.shared
-        index = seq - shared.first_seq
-        return shared.entries[index] if index >= 0 else None
 
     def _skip(self):
         """Fell more than BUFFER_LIMIT behind: go on from the oldest bytes still kept."""
@@ -530,34 +418,19 @@ class Follower:
         return message
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
         if self._tail_relay is not None:
             self._tail_relay.close()
         if self._tail_stream is not None:
             self._tail_stream.close()
-        self.shared.remove(self)
-
-
-# One registry per event loop: Daphne has one; each async test has its own.
-_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedLog]]" = (
-    weakref.WeakKeyDictionary()
-)
+        super().close()
 
 
 def registry() -> dict[str, SharedLog]:
     """The shared streams open in this event loop, by full container id."""
-    loop = asyncio.get_running_loop()
-    if loop not in _registries:
-        _registries[loop] = {}
-    return _registries[loop]
+    return SharedLog.registry()
 
 
 def follow(container, *, tail: int, timestamps: bool, capped: bool) -> Follower:
     """A follower of `container` (a gateway Container), sharing its stream with the others."""
-    shared_logs = registry()
-    shared = shared_logs.get(container.id)
-    if shared is None:
-        shared = shared_logs[container.id] = SharedLog(container.id, not container.tty, shared_logs)
+    shared = SharedLog.shared(container.id, not container.tty)
     return Follower(shared, tty=container.tty, tail=tail, timestamps=timestamps, capped=capped)

@@ -3,10 +3,11 @@
 The engine sends one small document a second per stats stream; 200 people on one
 container's Stats tab must not hold 200 of them. Per event loop (Daphne has one):
 
-- **One shared stream per container.** The first viewer opens it; it stays open while anyone
-  watches and GRACE seconds after the last one left (a reload reuses it). It is read in one
-  thread (`stats-<id>`), and each sample becomes ONE JSON text (`message_of`) that every
-  viewer sends as it is: the work per sample does not grow with the viewers.
+- **One shared stream per container** (its lifecycle and states: container_follow.py).
+  The first viewer opens it; it stays open while anyone watches and GRACE seconds after the
+  last one left (a reload reuses it). It is read in one thread (`stats-<id>`), and each
+  sample becomes ONE JSON text (`message_of`) that every viewer sends as it is: the work per
+  sample does not grow with the viewers.
 - **The last five minutes kept.** The newest KEPT messages stay with the stream, so a new
   viewer's charts start filled (`{"type": "history", "samples": [...]}`), then it gets each
   new sample as it comes. Slow viewers can't hold anyone back: a sample a second is tiny, and
@@ -14,26 +15,19 @@ container's Stats tab must not hold 200 of them. Per event loop (Daphne has one)
 - **It owns the container's states.** When the engine ends the stream (engine 20.10 sends
   empty documents for a stopped container instead: that ends it too) it looks at the
   container again and says `stopped`, `removed` or `engine-down` (`{"type": "state", …}`);
-  `running` when a stream (re)opens. Viewers' sockets join the container's group and
-  `poke()` it on each change, so a container started again is streamed again.
+  `running` when a stream (re)opens; a container started again is streamed again.
 """
 
-import asyncio
 import json
-import logging
-import threading
 import time
-import weakref
-from collections import deque
 from collections.abc import AsyncIterator
 
 from dockerweb import gateway
 from dockerweb.gateway.stats import StatsSample, rates
 from dockerweb.threads import open_in_thread
 
-log = logging.getLogger(__name__)
+from .container_follow import SharedStream, StreamFollower
 
-GRACE = 2.0  # seconds a shared stream stays open after its last viewer left
 KEPT = 300  # samples kept for new viewers: five minutes at the engine's one a second
 RETRY = 1.0  # seconds before looking again when a stream ended before its first sample
 STREAMED_STATES = ("running", "paused")  # the engine streams stats of these
@@ -44,11 +38,6 @@ STOPPED = {
     "state": "stopped",
     "reason": "This container isn't running, so it has no stats.",
 }
-REMOVED = {"type": "state", "state": "removed", "reason": "The container was removed."}
-
-
-def engine_down(exc: Exception) -> dict:
-    return {"type": "state", "state": "engine-down", "reason": str(exc)}
 
 
 def _rounded(value: float | None, digits: int = 0) -> float | int | None:
@@ -83,50 +72,24 @@ def history_text(samples: list[str]) -> str:
     return '{"type": "history", "samples": [' + ", ".join(samples) + "]}"
 
 
-class SharedStats:
-    """The engine stats stream of one container and the viewers reading it."""
+class SharedStats(SharedStream):
+    """The engine stats stream of one container and the viewers reading it. Its entries are
+    (seq, text, is_sample): samples and changes of state, in order, the newest KEPT."""
 
-    def __init__(self, container_id: str, registry: dict):
-        self.container_id = container_id
-        self.viewers: set[Viewer] = set()
-        # (seq, text, is_sample): samples and changes of state, in order, the newest KEPT.
-        self.entries: deque[tuple[int, str, bool]] = deque(maxlen=KEPT)
-        self.head = 0  # seq of the next entry
-        self.state: dict | None = None  # None until the container was first looked at
-        self.finished = False
-        self.changed = asyncio.Event()
+    thread_name = "stats"
+    stopped_state = STOPPED
+    streamed_states = STREAMED_STATES
+    retry = RETRY
+    kept = KEPT
+
+    def __init__(self, container_id: str):
+        super().__init__(container_id)
         self.opened = 0  # engine streams opened (tests and the bench count them)
-        self._registry = registry
-        self._loop = asyncio.get_running_loop()
         self._previous: StatsSample | None = None
-        self._stream = None
-        self._closed = False
-        self._grace: asyncio.TimerHandle | None = None
-        self._task = self._loop.create_task(self._run(), name=f"stats-fanout-{container_id[:12]}")
-
-    @property
-    def first_seq(self) -> int:
-        return self.head - len(self.entries)
 
     @property
     def streaming(self) -> bool:
         return self._stream is not None
-
-    # -- viewers
-    def add(self, viewer: "Viewer") -> None:
-        if self._grace is not None:
-            self._grace.cancel()
-            self._grace = None
-        self.viewers.add(viewer)
-
-    def remove(self, viewer: "Viewer") -> None:
-        self.viewers.discard(viewer)
-        if not self.viewers and not self._closed:
-            self._grace = self._loop.call_later(GRACE, self._close_if_idle)
-
-    def poke(self) -> None:
-        """Something changed (the container, the engine): look again if not streaming."""
-        self.changed.set()
 
     def opening(self) -> list[str]:
         """What a new viewer is sent first: the samples kept, then the current state."""
@@ -137,86 +100,26 @@ class SharedStats:
         return texts
 
     # -- the engine stream
-    async def _run(self) -> None:
-        while True:
-            self.changed.clear()
-            try:
-                container = await asyncio.to_thread(
-                    gateway.containers.inspect_container, self.container_id
-                )
-                if container.state in STREAMED_STATES:
-                    stream = await open_in_thread(
-                        gateway.stats.open_stats_stream, self.container_id
-                    )
-                    self.opened += 1
-                    self._set_state(RUNNING)
-                    if not await self._pump(stream):
-                        # Ended before a single sample (stopping as it was opened): don't
-                        # spin on the engine, look again after a change or a moment.
-                        await self._changed_or(RETRY)
-                    # The engine ends a stats stream when the container stops or the engine
-                    # goes away: look again to tell which (or whether it already restarted).
-                    continue
-                self._set_state(STOPPED)
-            except gateway.NotFound:
-                self._set_state(REMOVED)
-                self._finish()
-                return
-            except gateway.GatewayError as exc:
-                self._set_state(engine_down(exc))
-            except Exception as exc:  # a bug here must not leave every viewer hanging
-                log.exception("stats stream of %s failed", self.container_id[:12])
-                self._set_state(engine_down(exc))
-            await self.changed.wait()
+    async def open_stream(self, container):
+        return await open_in_thread(gateway.stats.open_stats_stream, self.container_id)
 
-    async def _changed_or(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self.changed.wait(), seconds)
-        except TimeoutError:
-            pass
-
-    async def _pump(self, stream) -> bool:
-        """Read `stream` in its own thread until it ends; True if it gave any sample."""
-        self._stream = stream
+    def started(self, stream) -> None:
+        self.opened += 1
         self._previous = None  # a new stream: no rates across the gap
-        ended = asyncio.Event()
-        got = [0]
-        reader = threading.Thread(
-            target=self._read,
-            args=(stream, ended, got),
-            name=f"stats-{self.container_id[:12]}",
-            daemon=True,
-        )
-        reader.start()
-        try:
-            await ended.wait()
-        finally:
-            stream.close()
-            self._stream = None
-        return got[0] > 0
+        self._set_state(RUNNING)
 
-    def _read(self, stream, ended: asyncio.Event, got: list[int]) -> None:
+    def read(self, stream) -> bool:
         """The reader thread: each sample to the loop, where it becomes the shared message."""
-        try:
-            for sample in stream.samples():
-                if sample.read_at is None:
-                    # Engine 20.10 keeps a stopped container's stream open, sending empty
-                    # documents (no read time) every second: that is its end for us.
-                    return
-                got[0] += 1
-                if not self._post(self._add, sample):
-                    return
-        except Exception:  # never leave the loop waiting for an end that won't come
-            log.exception("reading stats of %s failed", self.container_id[:12])
-        finally:
-            self._post(ended.set)
-
-    def _post(self, callback, *args) -> bool:
-        try:
-            self._loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the loop has closed: nobody is listening any more
-            return False
-        return True
+        got = False
+        for sample in stream.samples():
+            if sample.read_at is None:
+                # Engine 20.10 keeps a stopped container's stream open, sending empty
+                # documents (no read time) every second: that is its end for us.
+                break
+            got = True
+            if not self._post(self._add, sample):
+                break
+        return got
 
     # -- the messages (on the loop)
     def _add(self, sample: StatsSample) -> None:
@@ -224,54 +127,17 @@ class SharedStats:
             return
         message = message_of(sample, self._previous, time.time())
         self._previous = sample
-        self._append(json.dumps(message, separators=(",", ":")), is_sample=True)
+        self._append((self.head, json.dumps(message, separators=(",", ":")), True))
 
-    def _append(self, text: str, *, is_sample: bool) -> None:
-        self.entries.append((self.head, text, is_sample))
-        self.head += 1
-        for viewer in self.viewers:
-            viewer.ready.set()
-
-    def _set_state(self, state: dict) -> None:
-        if state != self.state:
-            self.state = state
-            self._append(json.dumps(state), is_sample=False)
-
-    # -- closing
-    def _close_if_idle(self) -> None:
-        self._grace = None
-        if not self.viewers:
-            self.close()
-
-    def _finish(self) -> None:
-        """The container is gone: no new viewer joins this; current ones read to the end."""
-        self.finished = True
-        for viewer in self.viewers:
-            viewer.ready.set()
-        if self._registry.get(self.container_id) is self:
-            del self._registry[self.container_id]
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._finish()
-        if self._stream is not None:
-            self._stream.close()
-        self._task.cancel()
-        self.entries.clear()
+    def state_entry(self, state: dict) -> tuple[int, str, bool]:
+        return (self.head, json.dumps(state), False)
 
 
-class Viewer:
+class Viewer(StreamFollower):
     """One socket watching a container's stats. Iterate `messages()` (JSON texts to send as
     they are); `close()` (idempotent) leaves the shared stream."""
 
-    def __init__(self, shared: SharedStats):
-        self.shared = shared
-        self.cursor = shared.head
-        self.ready = asyncio.Event()
-        self._closed = False
-        shared.add(self)
+    shared: SharedStats
 
     async def messages(self) -> AsyncIterator[str]:
         shared = self.shared
@@ -285,7 +151,7 @@ class Viewer:
                 # Fell more than KEPT entries behind: go on from the oldest one still kept.
                 self.cursor = max(self.cursor, shared.first_seq)
                 while self.cursor < shared.head:
-                    _, text, _ = shared.entries[self.cursor - shared.first_seq]
+                    _, text, _ = shared.entry(self.cursor)
                     self.cursor += 1
                     yield text
                 if shared.finished:
@@ -295,30 +161,12 @@ class Viewer:
         finally:
             self.close()
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.shared.remove(self)
-
-
-# One registry per event loop: Daphne has one; each async test has its own.
-_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedStats]]" = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def registry() -> dict[str, SharedStats]:
     """The shared stats streams open in this event loop, by full container id."""
-    loop = asyncio.get_running_loop()
-    if loop not in _registries:
-        _registries[loop] = {}
-    return _registries[loop]
+    return SharedStats.registry()
 
 
 def watch(container_id: str) -> Viewer:
     """A viewer of the container (its full id), sharing its stream with the others."""
-    shared_stats = registry()
-    shared = shared_stats.get(container_id)
-    if shared is None:
-        shared = shared_stats[container_id] = SharedStats(container_id, shared_stats)
-    return Viewer(shared)
+    return Viewer(SharedStats.shared(container_id))

@@ -19,7 +19,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 
-from containers import log_fanout
+from containers import container_follow, log_fanout
 from dockerweb import gateway
 from dockerweb.asgi import application
 from tests.engine import wait_for
@@ -129,7 +129,7 @@ def engine_streams(monkeypatch):
 async def test_ten_followers_share_one_engine_stream_closed_after_the_last_left(
     make_container, engine_streams, monkeypatch
 ):
-    monkeypatch.setattr(log_fanout, "GRACE", 0.5)
+    monkeypatch.setattr(container_follow, "GRACE", 0.5)
     container = make_container(("sh", "-c", TICKS))
     cid = container["Id"]
     headers = await headers_for("many")

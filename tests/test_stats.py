@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from websockets.asyncio.client import connect
 
-from containers import stats_fanout
+from containers import container_follow, stats_fanout
 from containers.stats_fanout import history_text, message_of
 from dockerweb import gateway
 from dockerweb.asgi import application
@@ -179,7 +179,7 @@ def reader_threads(container_id: str) -> list[str]:
 async def test_three_sockets_share_one_engine_stream_closed_after_the_last_left(
     make_container, engine_streams, monkeypatch
 ):
-    monkeypatch.setattr(stats_fanout, "GRACE", 0.5)
+    monkeypatch.setattr(container_follow, "GRACE", 0.5)
     cid = make_container(BURN)["Id"]
     headers = await headers_for("watcher", superuser=True)
     watchers = [await Watcher(cid, headers).open() for _ in range(3)]
@@ -367,3 +367,31 @@ async def test_stats_say_the_engine_is_away_and_go_on_when_it_is_back(
         await asyncio.to_thread(proxy.start)
         await until(lambda: any(m["type"] == "sample" for m in got[down_at:]), "samples again")
         assert [m["state"] for m in got[down_at:] if m["type"] == "state"] == ["running"]
+
+
+@pytest.mark.parametrize(("tab", "back"), [("stats", "sample"), ("logs", "stream")])
+async def test_a_socket_opened_while_the_engine_is_away_follows_once_it_is_back(
+    proxied_portal, make_container, tab, back
+):
+    # The path every socket following a container shares (containers/container_socket.py):
+    # accepted while the engine can't name the container, then following once it can.
+    portal, proxy = proxied_portal
+    cid = make_container(BURN)["Id"]
+    http = await asyncio.to_thread(portal.session)
+    url = portal.url.replace("http://", "ws://") + f"/ws/containers/{cid}/{tab}/"
+    cookie = {"Cookie": f"sessionid={http.cookies['sessionid']}"}
+    await asyncio.to_thread(proxy.stop)
+    async with connect(url, origin=portal.url, additional_headers=cookie, proxy=None) as socket:
+        got: list[dict] = []
+
+        async def until(wanted, what: str) -> None:
+            async with asyncio.timeout(30):
+                while not wanted():
+                    message = await socket.recv()
+                    if isinstance(message, str):  # the Logs tab's binary frames are log bytes
+                        got.append(json.loads(message))
+
+        await until(lambda: any(m.get("state") == "engine-down" for m in got), "engine-down")
+        assert not any(m["type"] == back for m in got)
+        await asyncio.to_thread(proxy.start)
+        await until(lambda: any(m["type"] == back for m in got), f"a {back} once it is back")

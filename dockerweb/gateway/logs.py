@@ -7,53 +7,28 @@ need that: `pieces()` hands over the body bytes as they arrive and the browser s
 """
 
 import codecs
-import http.client
-import threading
 from collections.abc import Iterator
 
 from . import raw_http
-from .client import api, close_response, translate_errors
+from .client import api, translate_errors
+from .responses import ClosableResponse
 
 STDOUT, STDERR = 1, 2
-_READ_SIZE = 256 * 1024
 _HEADER = 8
 
 
-class LogStream:
-    """An open GET /containers/{id}/logs.
+class LogStream(ClosableResponse):
+    """An open GET /containers/{id}/logs: `pieces()` are the body as it arrives (HTTP
+    chunking undone, Docker's frame headers kept).
 
     Iterate in one thread; call `close()` from any other to stop the iteration at once.
     """
 
+    read_size = 256 * 1024
+
     def __init__(self, response, *, multiplexed: bool):
-        self._response = response
+        super().__init__(response)
         self.multiplexed = multiplexed
-        self._closed = threading.Event()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
-    def close(self) -> None:
-        if not self._closed.is_set():
-            self._closed.set()
-            close_response(self._response)
-
-    def pieces(self) -> Iterator[bytes]:
-        """The body as it arrives (HTTP chunking undone, Docker's frame headers kept)."""
-        body = self._response.raw._fp  # http.client response: read1() returns what has arrived
-        try:
-            while not self._closed.is_set():
-                piece = body.read1(_READ_SIZE)
-                if not piece:
-                    return
-                yield piece
-        except (OSError, ValueError, AttributeError, http.client.HTTPException):
-            # The socket was shut by close(), or the engine went away mid-stream (mid-chunk:
-            # IncompleteRead).
-            return
-        finally:
-            self.close()
 
     def text(self) -> Iterator[tuple[int, str]]:
         """(stream, text) pieces in arrival order, frame headers removed, UTF-8 decoded."""

@@ -12,18 +12,15 @@ Two ways in:
 previous sample by `rates(previous, current)`.
 """
 
-import http.client
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from . import raw_http
-from .client import api, close_response, translate_errors
+from .client import api, translate_errors
+from .responses import ClosableResponse
 from .types import parse_engine_time
-
-_READ_SIZE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -130,40 +127,23 @@ def rates(previous: StatsSample | None, current: StatsSample) -> Rates | None:
     )
 
 
-class StatsStream:
+class StatsStream(ClosableResponse):
     """An open GET /containers/{id}/stats?stream=1. Iterate `samples()` in one thread; call
     `close()` from any other to end the iteration at once."""
-
-    def __init__(self, response):
-        self._response = response
-        self._closed = threading.Event()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
-
-    def close(self) -> None:
-        if not self._closed.is_set():
-            self._closed.set()
-            close_response(self._response)
 
     def samples(self) -> Iterator[StatsSample]:
         """Samples as the engine sends them (about one a second) until the stream ends:
         the container stopped or was removed, the engine went away, or close()."""
-        body = self._response.raw._fp
         pending = b""
         try:
-            while not self._closed.is_set():
-                piece = body.read1(_READ_SIZE)
-                if not piece:
-                    return
+            for piece in self.pieces():
                 pending += piece
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
                     if line.strip():
                         yield sample_of(json.loads(line))
-        except (OSError, ValueError, AttributeError, http.client.HTTPException):
-            return  # closed by close(), or the engine went away mid-document
+        except (ValueError, AttributeError):
+            return  # not a stats document: the engine said something else, end here
         finally:
             self.close()
 
