@@ -46,9 +46,7 @@ OFFENDERS = """() => {
 
 def sideways(page) -> dict | None:
     """None if the page fits the window, else how wide it is and what sticks out."""
-    width, window = page.evaluate(
-        "() => [document.documentElement.scrollWidth, window.innerWidth]"
-    )
+    width, window = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     if width <= window:
         return None
     return {"scrollWidth": width, "offenders": page.evaluate(OFFENDERS)}
