@@ -123,6 +123,7 @@ def test_on_a_phone_list_rows_stack_and_wide_tables_scroll_in_a_focusable_box(
     page.goto(f"{portal.url}/containers/?q={container['Name'].lstrip('/')}")
     wait_live(page)
     row = page.locator(f'#container-rows [data-container-id="{container["Id"]}"]')
+    expect(row).to_be_visible()  # the portal's model has seen it (events reach it a bit later)
     name_cell = row.locator('td[data-label="Name"]').bounding_box()
     image_cell = row.locator('td[data-label="Image"]').bounding_box()
     # One above the other, each the row's width: not squeezed side by side into columns.
@@ -158,6 +159,7 @@ def test_a_long_value_is_cut_with_a_copy_button_that_copies_all_of_it(
     page.goto(f"{portal.url}/volumes/?q={long_volume}")
     wait_live(page)
     row = page.locator(f'[data-volume-row][data-volume-name="{long_volume}"]')
+    expect(row).to_be_visible()
     shown = row.locator("td").first.locator(".truncate")
     expect(shown).to_have_attribute("title", long_volume)
     assert shown.evaluate("el => el.scrollWidth > el.clientWidth"), "the name is not cut"
