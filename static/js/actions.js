@@ -19,6 +19,9 @@
     pause: (m) => m.state === "paused",
     unpause: (m) => m.state === "running",
   };
+  // Parts of the page fetched again on the container's change (its header).
+  const REFETCHED = "#container-header-slot";
+  const REFETCH_GRACE_MS = 5000;
   // Container id → the action it waits for: { action, label, status }.
   const pending = new Map();
 
@@ -104,7 +107,11 @@
     pending.delete(msg.id);
     document.querySelectorAll("[aria-busy='true']").forEach((group) => {
       const form = group.matches("form") ? group : group.querySelector("form[data-sending]");
-      if (form && containerOf(form) === msg.id) unmark(group);
+      if (!form || containerOf(form) !== msg.id) return;
+      // The header is fetched again for this very change: until it comes, its busy buttons
+      // are truer than idle ones beside the old state badge. Unmarked only if it never comes.
+      if (group.closest(REFETCHED)) setTimeout(() => group.isConnected && unmark(group), REFETCH_GRACE_MS);
+      else unmark(group);
     });
   });
 
