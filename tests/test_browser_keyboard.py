@@ -362,3 +362,29 @@ def test_every_navigation_landmark_is_labelled(admin_page, portal, make_containe
         " && !n.getAttribute('aria-labelledby')).length"
     )
     assert unlabelled == 0
+
+
+def test_the_focus_stays_on_a_sidebar_row_while_the_list_changes_live(
+    admin_page, portal, docker_api, make_container
+):
+    page = admin_page
+    prefix = eng.unique_name("kbfocus")
+    container = make_container(STOPPABLE, name=f"{prefix}-b")
+    page.goto(f"{portal.url}/containers/")
+    expect(page.locator("body")).to_have_attribute("data-live", "connected")
+    page.get_by_role("searchbox", name="Filter containers").fill(prefix)
+    row = page.locator(f'#sidebar-list [data-container-id="{container["Id"]}"]')
+    expect(page.locator("#sidebar-list .sidebar-item")).to_have_count(1)
+    row.focus()
+    expect(row).to_be_focused()
+
+    # The row itself is replaced when its container changes...
+    docker_api.stop(container["Id"], timeout=5)
+    expect(row).to_have_attribute("data-state", "exited")
+    expect(row).to_be_focused()
+    # ...and the whole list when a container joins its window.
+    make_container(STOPPABLE, name=f"{prefix}-a")
+    expect(page.locator("#sidebar-list .sidebar-item")).to_have_count(2)
+    expect(row).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(container["Id"])))

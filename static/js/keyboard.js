@@ -4,7 +4,10 @@
 //   scrolls);
 // - a container's header is re-rendered by htmx on every change of the container: its new
 //   state is written into a polite live region that stays in the page ("web is now exited"),
-//   since a region replaced with the header would not be read reliably.
+//   since a region replaced with the header would not be read reliably;
+// - the live lists (sidebar, containers table) and the header are replaced as the engine
+//   changes: a keyboard user's focus inside them would fall back to the page's start at every
+//   change on a busy engine, so it is put back on the same control in the new markup.
 (() => {
   "use strict";
 
@@ -45,6 +48,65 @@
     lastState = now;
     announcer.textContent = `${now.name} is now ${now.state}.`;
   });
+
+  // -- keeping the focus through live replacements ---------------------------------------
+
+  const FOCUSABLE =
+    "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]";
+  let lastFocused = null;
+  let lastKey = null;
+
+  // How to find "the same control" again in markup rendered afresh: its id; or the container
+  // it belongs to (sidebar row, table row, header) and its text; or the nearest region with an
+  // id (a pager inside the sidebar list) and its text.
+  function keyOf(el) {
+    const owner = el.closest("[data-container-id]");
+    const region = el.parentElement && el.parentElement.closest("[id]");
+    return {
+      id: el.id,
+      containerId: owner ? owner.dataset.containerId : "",
+      ownerClass: owner ? owner.classList[0] || "" : "",
+      regionId: region ? region.id : "",
+      tag: el.tagName,
+      text: (el.textContent || "").trim(),
+    };
+  }
+
+  function sameIn(root, key) {
+    const candidates = [root, ...root.querySelectorAll(FOCUSABLE)].filter(
+      (el) => el.matches(FOCUSABLE) && !el.closest("[hidden]"),
+    );
+    return candidates.find((el) => el.tagName === key.tag && (el.textContent || "").trim() === key.text) || candidates[0] || null;
+  }
+
+  function findAgain(key) {
+    if (key.id) return document.getElementById(key.id);
+    if (key.containerId) {
+      const owners = document.querySelectorAll(`[data-container-id="${CSS.escape(key.containerId)}"]`);
+      for (const owner of owners) {
+        if (key.ownerClass && !owner.classList.contains(key.ownerClass)) continue;
+        const found = sameIn(owner, key);
+        if (found) return found;
+      }
+    }
+    const region = key.regionId && document.getElementById(key.regionId);
+    return region ? sameIn(region, key) : null;
+  }
+
+  document.addEventListener("focusin", (event) => {
+    lastFocused = event.target;
+    lastKey = keyOf(event.target);
+  });
+
+  new MutationObserver(() => {
+    // Cheap for every other mutation (log lines): only a focused control that left the page.
+    if (!lastFocused || lastFocused.isConnected) return;
+    const active = document.activeElement;
+    if (active && active !== document.body) return; // the focus is elsewhere already
+    const again = findAgain(lastKey);
+    lastFocused = null;
+    if (again) again.focus({ preventScroll: true });
+  }).observe(document.documentElement, { childList: true, subtree: true });
 
   document.addEventListener("DOMContentLoaded", () => {
     lastState = headerState();
