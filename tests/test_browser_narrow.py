@@ -44,8 +44,8 @@ def test_the_sidebar_is_a_drawer_behind_the_containers_button(admin_page, portal
     page.goto(f"{portal.url}/containers/{container['Id']}/")
     wait_live(page)
     toggle = page.get_by_role("button", name="Containers", exact=True)
-    sidebar = page.locator("#sidebar")
-    expect(toggle).to_have_attribute("aria-controls", "sidebar")
+    sidebar = page.locator("#container-sidebar")
+    expect(toggle).to_have_attribute("aria-controls", "container-sidebar")
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(sidebar).to_be_hidden()
 
@@ -53,7 +53,7 @@ def test_the_sidebar_is_a_drawer_behind_the_containers_button(admin_page, portal
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(sidebar).to_be_visible()
     # Focus moved into the drawer, the sidebar's own items are there to pick.
-    assert focused_inside(page, "#sidebar")
+    assert focused_inside(page, "#container-sidebar")
     expect(sidebar.locator(f'[data-container-id="{container["Id"]}"]')).to_be_visible()
 
     page.keyboard.press("Escape")
