@@ -344,3 +344,43 @@ def test_the_theme_toggle_overrides_the_browser_is_remembered_per_user_and_stays
 
     print(json.dumps({key: dict(counts) for key, counts in findings.pages.items()}, indent=1))
     assert not findings.blocking, findings.report()
+
+
+CHART_COLOURS = """() => {
+    const plot = document.querySelector("[data-stats-view]").statsView.charts.cpu.plot;
+    return {
+        series: plot.series[1].stroke(plot, 1),
+        axis: plot.axes[1].stroke(plot, 1),
+        wanted: [window.dockerwebTheme.color("--chart-1"), window.dockerwebTheme.color("--chart-axis")],
+    };
+}"""
+TERMINAL_BACKGROUND = """() => getComputedStyle(
+    document.querySelector(".terminal-screen .xterm-scrollable-element")).backgroundColor"""
+
+
+def test_the_charts_and_the_terminal_take_the_themes_colours_without_a_reload(
+    admin_page, portal, make_container
+):
+    page = admin_page
+    container = make_container(("sh", "-c", IDLE), name=unique_name("axe-colours"))
+    page.emulate_media(color_scheme="light")
+    try:
+        open_page(page, f"{portal.url}/containers/{container['Id']}/stats/")
+        light = page.evaluate(CHART_COLOURS)
+        assert [light["series"], light["axis"]] == light["wanted"], light
+        choose_theme(page, "Dark")
+        dark = page.evaluate(CHART_COLOURS)
+        assert [dark["series"], dark["axis"]] == dark["wanted"], dark
+        assert dark["series"] != light["series"] and dark["axis"] != light["axis"], (light, dark)
+
+        choose_theme(page, "Light")
+        open_page(page, f"{portal.url}/containers/{container['Id']}/terminal/")
+        expect(page.locator(".terminal-screen .xterm-scrollable-element")).to_be_visible()
+        light_background = page.evaluate(TERMINAL_BACKGROUND)
+        choose_theme(page, "Dark")
+        page.wait_for_function(f"() => ({TERMINAL_BACKGROUND})() !== {light_background!r}")
+        assert page.evaluate(TERMINAL_BACKGROUND) == page.evaluate(
+            "() => window.dockerwebTheme.color('--log-bg')"
+        )
+    finally:
+        choose_theme(page, "Automatic")
