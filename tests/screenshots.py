@@ -2,22 +2,19 @@
 wide, in the light and the dark theme → docs/screenshots/*.png.
 
 Runs the real portal (Daphne) on the real engine with a few containers of its own (labelled
-like the tests' and removed afterwards), in Chromium:
-    /work/main/.venv/bin/python scripts/screenshots.py
+like the tests' and removed afterwards), in Chromium; it lives beside the tests because it
+uses their portal and engine helpers (it is not a test itself):
+    /work/main/.venv/bin/python -m tests.screenshots
 """
 
 import contextlib
-import sys
 import tempfile
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-
-from tests import engine as eng  # noqa: E402 - after the path above
-from tests.conftest import CHROMIUM, login, start_portal, stop_portal  # noqa: E402
+from tests import engine as eng
+from tests.conftest import BASE_DIR, CHROMIUM, login, start_portal, stop_portal
 
 OUT = BASE_DIR / "docs" / "screenshots"
 WIDTHS = {"phone": (390, 844), "desktop": (1366, 900)}
