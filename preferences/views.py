@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -23,8 +23,10 @@ def set_theme(request):
     )
     if request.headers.get("X-Requested-With") == "fetch":
         return HttpResponse(status=204)
+    # Back to the page the form was on: a path of this portal, never a name redirect() would
+    # look up as a view, never another site.
     back = form.cleaned_data["next"]
-    safe = url_has_allowed_host_and_scheme(
+    safe = back.startswith("/") and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return redirect(back if safe and back else "home")
+    return HttpResponseRedirect(back) if safe else redirect("home")

@@ -58,7 +58,9 @@ def test_an_unknown_theme_is_refused_and_nothing_is_kept(theme):
     assert not Preferences.objects.exists()
 
 
-@pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/x", "javascript:x"])
+@pytest.mark.parametrize(
+    "back", ["https://evil.example/", "//evil.example/x", "javascript:x", "home", "x", "²", ""]
+)
 def test_the_way_back_never_leaves_the_portal(back):
     client = client_for(make_user("erin"))
     response = client.post("/preferences/theme/", {"theme": "dark", "next": back})
