@@ -19,7 +19,7 @@ from audit.records import record
 from containers import pull_and_run, run_service
 from containers.forms import RunContainerForm
 from containers.permissions import CREATE, OPERATE, REMOVE, SEE_ENV, VIEW
-from dockerweb import engines, gateway, host_access
+from dockerweb import engines, gateway, host_access, notices
 from dockerweb import sidebar as sidebar_window
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import render_page_or_partial
@@ -212,13 +212,17 @@ def container_action(request, container_id, action):
         messages.error(request, f"Could not {action} {container_id[:12]}: {problem}")
         return redirect(_back(request, container_id))
     name = container.name
+    # Stop and restart wait the container's own grace period, as `docker stop` does: the
+    # button's "Stopping…" says how long that is.
+    timeout = {"timeout": container.stop_timeout} if action in ("stop", "restart") else {}
     try:
-        call(container.id)
+        call(container.id, **timeout)
     except gateway.GatewayError as exc:
         _audit(request, action, container.id, name, error=exc)
         messages.error(request, f"Could not {action} {name}: {exc}")
     else:
         _audit(request, action, container.id, name)
+        notices.announce(request.user, action, kind="container", object_id=container.id, name=name)
         messages.success(request, f"{done} {name}.")
     # The page we go back to shows the engine's answer, not the model's last event.
     engines.current().refresh("container", container.id)
@@ -271,6 +275,9 @@ def container_remove(request, container_id):
             return redirect("containers:remove", container_id)
         detail = "with its anonymous volumes" if remove_volumes else ""
         _audit(request, "remove", container.id, name, detail=detail)
+        notices.announce(
+            request.user, "remove", kind="container", object_id=container.id, name=name
+        )
         engines.current().refresh("container", container.id)
         messages.success(request, f"Removed {name}.")
         return redirect("containers:list")

@@ -62,9 +62,11 @@ def table_row(
     return (
         f'<tr data-container-id="{c.id}" data-state="{state}" '
         f'data-search="{escape(c.name.lower())} {escape(c.image.lower())}">'
-        f'<td><span class="dot state-{state}"></span> <a href="{head}{c.id}{tail}">{escape(c.name)}</a></td>'
-        f'<td class="mono">{escape(c.image)}</td><td>{escape(status)}</td><td>{ports}</td>'
-        f'<td><time datetime="{created}">{created[:10]} {created[11:16]}</time></td></tr>'
+        # data-label: on a phone each row is a block of "label: value" lines (responsive.css).
+        f'<td data-label="Name"><span class="dot state-{state}"></span> <a href="{head}{c.id}{tail}">{escape(c.name)}</a></td>'
+        f'<td class="mono" data-label="Image">{escape(c.image)}</td><td data-label="Status">{escape(status)}</td>'
+        f'<td data-label="Ports">{ports}</td>'
+        f'<td data-label="Created"><time datetime="{created}">{created[:10]} {created[11:16]}</time></td></tr>'
     )
 
 

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "networks",
     "dashboard",
     "roles",
+    "preferences",
     "axes",  # log-in throttling; its lockouts are listed and removed in the admin
 ]
 
@@ -135,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dockerweb.context_processors.portal",
+                "preferences.context_processors.theme",
             ],
         },
     },

@@ -15,5 +15,6 @@ urlpatterns = [
     path("networks/", include("networks.urls")),
     path("jobs/", include("jobs.urls")),
     path("audit/", include("audit.urls")),
+    path("preferences/", include("preferences.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -410,6 +410,18 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
                 st.fixed_dictionaries({"record": st.lists(fz.field(), max_size=3)}),
             ),
         ),
+        (
+            "form: theme",
+            10,
+            *post(
+                "theme",
+                "/preferences/theme/",
+                Form(
+                    {"theme": st.sampled_from(["light", "dark", "auto"]), "next": st.just("/")},
+                    {"theme": text, "next": fz.field(st.sampled_from(["//evil.example/", "/x"]))},
+                ),
+            ),
+        ),
         *converters(ours, containers, images, volumes, networks, paths),
     ]
 

@@ -44,9 +44,10 @@ JOB_TIMEOUT = 90
 # Left out, on purpose:
 # - the Django admin (/admin/…): its own changes are recorded by Django's LogEntry (and its
 #   Users & roles page is where admins look at them);
-# - login and logout: they change only the session of the person doing them.
+# - login and logout: they change only the session of the person doing them;
+# - the theme (Light / Dark / Automatic): the user's own display choice, no engine state.
 EXCLUDED_NAMESPACES = {"admin"}
-EXCLUDED_ROUTES = {"login", "logout"}
+EXCLUDED_ROUTES = {"login", "logout", "preferences:theme"}
 
 
 # -- which routes change something -------------------------------------------------------------

@@ -111,7 +111,7 @@ def has_step(text: str, number: int, instruction: str) -> bool:
 def field_errors(response, field: str) -> str:
     """The text of a field's error list on the re-rendered form."""
     page = response.content.decode()
-    match = re.search(rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>', page, re.S)
+    match = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)
     return html.unescape(match.group(1)) if match else ""
 
 

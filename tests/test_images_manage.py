@@ -74,7 +74,7 @@ def test_tag_form_refuses_an_invalid_name_with_a_clear_message(
 
     assert response.status_code == 400
     errors = re.search(
-        r'<ul class="errorlist" id="id_new_reference_errors">(.*?)</ul>',
+        r'<ul class="errorlist" id="id_new_reference_error">(.*?)</ul>',
         response.content.decode(),
         re.S,
     )

@@ -78,7 +78,7 @@ def volume_exists(docker_api, name: str) -> bool:
 def rendered_errors(response, field: str) -> str:
     """The text of the error list the page shows under `field`."""
     match = re.search(
-        rf'<ul class="errorlist" id="id_{field}_errors">(.*?)</ul>',
+        rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>',
         response.content.decode(),
         re.S,
     )

@@ -102,7 +102,7 @@ def size_filled_in(sizes_fragment, name: str) -> int:
 
 def field_errors(response, field: str) -> str:
     match = re.search(
-        rf'<ul class="errorlist" id="id_{field}_errors"[^>]*>(.*?)</ul>',
+        rf'<ul class="errorlist" id="id_{field}_error"[^>]*>(.*?)</ul>',
         response.content.decode(),
         re.S,
     )

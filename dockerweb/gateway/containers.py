@@ -13,6 +13,7 @@ from .portal_helpers import is_listed_helper
 from .status_text import state_since
 from .types import (
     ALL_INTERFACES,
+    DEFAULT_STOP_TIMEOUT,
     CheckedConfig,
     ContainerDetail,
     ContainerSummary,
@@ -225,7 +226,13 @@ def _detail(doc: dict) -> ContainerDetail:
         labels=config.get("Labels") or {},
         env=tuple(_split_env(e) for e in config.get("Env") or ()),
         raw=doc,
+        stop_timeout=_stop_timeout(config),
     )
+
+
+def _stop_timeout(config: dict) -> int:
+    timeout = config.get("StopTimeout")
+    return timeout if isinstance(timeout, int) and timeout >= 0 else DEFAULT_STOP_TIMEOUT
 
 
 def inspect_container(container_id: str) -> ContainerDetail:

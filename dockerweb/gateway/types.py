@@ -108,6 +108,10 @@ class NetworkAttachment:
     aliases: tuple[str, ...] = ()
 
 
+# The engine's grace period between SIGTERM and SIGKILL when a container names none.
+DEFAULT_STOP_TIMEOUT = 10
+
+
 @dataclass(frozen=True, slots=True)
 class ContainerDetail:
     """What `docker inspect` says of one container, plus the raw document for the Inspect tab."""
@@ -132,6 +136,8 @@ class ContainerDetail:
     labels: dict[str, str]
     env: tuple[tuple[str, str], ...]
     raw: dict
+    # Seconds a stop waits after SIGTERM before SIGKILL (its own StopTimeout; the engine's 10 s).
+    stop_timeout: int = DEFAULT_STOP_TIMEOUT
 
     @property
     def short_id(self) -> str:

@@ -26,14 +26,34 @@
     });
   }
 
-  // Lists filtered in the page (volumes, images, networks: short lists).
+  // Lists filtered in the page (volumes, images, networks: short lists). When nothing is
+  // left, the list's no-match state (templates/_empty.html, rendered hidden beside the rows)
+  // says so with the typed text: the same words the server writes for `?q=`.
   function applyTextFilter(input) {
     const list = document.querySelector(input.dataset.filterTarget);
     if (!list) return;
-    const needle = input.value.trim().toLowerCase();
-    list.querySelectorAll("[data-search]").forEach((el) => {
+    const typed = input.value.trim();
+    const needle = typed.toLowerCase();
+    const rows = [...list.querySelectorAll("[data-search]")];
+    rows.forEach((el) => {
       el.hidden = !!needle && !el.dataset.search.includes(needle);
     });
+    const empty = list.querySelector("[data-empty]");
+    if (!empty || !rows.length) return; // nothing in the page to filter: the server's state stands
+    const query = empty.querySelector("[data-empty-query]");
+    if (query) query.textContent = typed;
+    empty.hidden = !needle || rows.some((el) => !el.hidden);
+  }
+
+  // "Clear the filter" in a no-match state: empty the filter where it is typed, so the list
+  // comes back without a page load (the link's own URL serves pages without JavaScript).
+  function clearFilter(control) {
+    const input = document.querySelector(control.dataset.clearFilter);
+    if (!input) return false;
+    input.value = "";
+    input.dispatchEvent(new Event("input", { bubbles: true })); // in-page filter and htmx alike
+    input.focus();
+    return true;
   }
 
   function currentContainerId() {
@@ -153,6 +173,26 @@
     });
   }
 
+  // What another user just did through the portal ("alice stopped web"): a line in the page's
+  // status region that goes by itself (held while the pointer rests on it), never focused.
+  // The server sends a notice only to sockets allowed to list that kind of object.
+  const NOTICE_MS = 8000;
+  function showNotice(msg) {
+    const region = document.getElementById("notices");
+    if (!region || msg.user === region.dataset.self) return;
+    const line = document.createElement("p");
+    line.className = "notice";
+    line.dataset.noticeKind = msg.kind;
+    line.textContent = msg.text;
+    region.append(line);
+    while (region.children.length > 3) region.firstElementChild.remove();
+    const dismiss = () => {
+      if (region.matches(":hover")) setTimeout(dismiss, 1000);
+      else line.remove();
+    };
+    setTimeout(dismiss, NOTICE_MS);
+  }
+
   function showEngine(msg) {
     if (msg.up) {
       if (body.hasAttribute("data-engine-down-at-render")) {
@@ -198,6 +238,7 @@
       else if (msg.type === "list" && msg.kind === "container") containerListChanged(msg);
       else if (msg.type === "list") body.dispatchEvent(new CustomEvent(`${msg.kind}s-changed`, { detail: msg }));
       else if (msg.type === "resync") resync();
+      else if (msg.type === "notice") showNotice(msg);
     };
     socket.onclose = () => {
       body.dataset.live = "disconnected";
@@ -208,6 +249,10 @@
 
   document.addEventListener("input", (event) => {
     if (event.target.matches("input[data-filter-target]")) applyTextFilter(event.target);
+  });
+  document.addEventListener("click", (event) => {
+    const clear = event.target.closest("[data-clear-filter]");
+    if (clear && clearFilter(clear)) event.preventDefault();
   });
   document.addEventListener("click", (event) => {
     const toggle = event.target.closest("[data-reveal-toggle]");

@@ -18,14 +18,16 @@
   const percent = (value) =>
     value === null || value === undefined ? "—" : `${value.toFixed(value < 10 ? 2 : 1)} %`;
 
-  // One chart's look: its series (label, colour, how a value reads) and its axis' units.
+  // One chart's look: its series (label, colour, how a value reads) and its axis' units. The
+  // colours are dockerweb.css's custom properties, read when a chart is drawn (theme.js), so
+  // the charts follow the light or dark theme.
   const CHARTS = {
-    cpu: { series: [["CPU", "#1d8fe0"]], format: percent, fields: ["cpu"], floor: 1 },
-    mem: { series: [["Used", "#2bb673"]], format: humanSize, fields: ["mem"], floor: 1000 },
+    cpu: { series: [["CPU", "--chart-1"]], format: percent, fields: ["cpu"], floor: 1 },
+    mem: { series: [["Used", "--chart-2"]], format: humanSize, fields: ["mem"], floor: 1000 },
     net: {
       series: [
-        ["Received", "#1d8fe0"],
-        ["Sent", "#f0a21a"],
+        ["Received", "--chart-1"],
+        ["Sent", "--chart-3"],
       ],
       format: perSecond,
       fields: ["net_rx", "net_tx"],
@@ -33,8 +35,8 @@
     },
     blk: {
       series: [
-        ["Read", "#1d8fe0"],
-        ["Written", "#d9443a"],
+        ["Read", "--chart-1"],
+        ["Written", "--chart-4"],
       ],
       format: perSecond,
       fields: ["blk_read", "blk_write"],
@@ -63,6 +65,8 @@
         if (el) this.charts[name] = this.makeChart(el, look);
       }
       root.querySelector("[data-stats-read]").addEventListener("click", () => this.readOut());
+      // Another theme: the charts are drawn again in its colours, with the samples they have.
+      document.addEventListener("dockerweb:theme", () => this.repaint());
       this.observer = new ResizeObserver(() => this.resize());
       for (const chart of Object.values(this.charts)) this.observer.observe(chart.el);
       this.connect();
@@ -70,6 +74,12 @@
 
     makeChart(el, look) {
       const format = look.format;
+      const color = window.dockerwebTheme.color;
+      const axis = {
+        stroke: color("--chart-axis"),
+        grid: { stroke: color("--chart-grid") },
+        ticks: { stroke: color("--chart-grid") },
+      };
       const options = {
         width: Math.max(el.clientWidth, 200),
         height: CHART_HEIGHT,
@@ -78,18 +88,27 @@
         scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, look.floor)] } },
         series: [
           { label: "Time" },
-          ...look.series.map(([label, stroke]) => ({
+          ...look.series.map(([label, colour]) => ({
             label,
-            stroke,
+            stroke: color(colour),
             width: 2,
-            fill: `${stroke}22`,
+            fill: color(colour, 0.13),
             value: (u, v) => format(v),
           })),
         ],
-        axes: [{}, { size: 76, values: (u, ticks) => ticks.map((v) => format(v)) }],
+        axes: [{ ...axis }, { ...axis, size: 76, values: (u, ticks) => ticks.map((v) => format(v)) }],
       };
       const data = [[], ...look.fields.map(() => [])];
       return { el, look, plot: new window.uPlot(options, data, el) };
+    }
+
+    repaint() {
+      for (const [name, chart] of Object.entries(this.charts)) {
+        const data = chart.plot.data;
+        chart.plot.destroy();
+        this.charts[name] = this.makeChart(chart.el, chart.look);
+        this.charts[name].plot.setData(data);
+      }
     }
 
     resize() {

@@ -58,13 +58,27 @@
     };
   }
 
+  function terminalColours() {
+    const color = window.dockerwebTheme.color;
+    return {
+      background: color("--log-bg"),
+      foreground: color("--log-text"),
+      cursor: color("--log-text"),
+      selectionBackground: color("--log-muted", 0.5),
+    };
+  }
+
   mirrorStyleElements();
   const term = new Terminal({
     cursorBlink: true,
     fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", monospace',
     fontSize: 13,
     scrollback: 5000,
-    theme: { background: "#0f1720", foreground: "#d8dee6" },
+    theme: terminalColours(),
+  });
+  // Another theme: the terminal takes its colours (the log colours of dockerweb.css) again.
+  document.addEventListener("dockerweb:theme", () => {
+    term.options.theme = terminalColours();
   });
   const fit = new FitAddon.FitAddon();
   term.loadAddon(fit);
