@@ -166,7 +166,9 @@ def test_admin_binds_folders_inside_the_root_with_their_modes(
     assert f"{os.path.realpath(root / 'data')}→/rw (rw)" in entry.detail
     assert f"{os.path.realpath(root / 'ro')}→/ro (ro)" in entry.detail
     overview = admin_client.get(f"/containers/{name}/overview/").content.decode()
-    assert re.search(rf"<td>bind</td><td[^>]*>{re.escape(str(root))}/ro</td>", overview)
+    # The Overview's mounts show the bind's host path (cut to its box, whole in the title).
+    binds = re.findall(r"<td>bind</td>.*?</tr>", overview, re.S)
+    assert any(f'title="{root}/ro"' in row for row in binds), binds
     assert "read-only" in overview and "read-write" in overview
 
 
