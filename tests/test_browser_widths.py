@@ -70,6 +70,16 @@ def long_volume(docker_api):
 
 
 @pytest.fixture
+def anonymous_volume(docker_api):
+    """A volume the engine named (64 hex digits): an unbreakable name beside its "anonymous"
+    badge, the row that once widened the phone page."""
+    name = docker_api.create_volume(labels=LONG_LABELS)["Name"]
+    yield name
+    with contextlib.suppress(docker.errors.APIError):
+        docker_api.remove_volume(name, force=True)
+
+
+@pytest.fixture
 def long_network(docker_api):
     created = docker_api.create_network(
         unique_name("dwt-a-network-with-a-long-name") + "-" + "n" * 60, labels=LONG_LABELS
@@ -95,6 +105,7 @@ def test_no_page_scrolls_sideways_at_phone_tablet_laptop_or_desktop_width(
     make_container,
     make_image,
     long_volume,
+    anonymous_volume,
     long_network,
     built,
     tmp_path,
