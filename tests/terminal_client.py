@@ -26,6 +26,7 @@ class Terminal:
             proxy=None,
             open_timeout=10,
             max_size=None,
+            legacy=True,  # kept open across calls (not in a `with`): the test closes it
         )
         self.output = ""
         self.states: list[dict] = []
