@@ -346,3 +346,41 @@ def make_image(docker_api):
     yield make
     for image_id in made:
         remove_image_and_its_containers(docker_api, image_id)
+
+
+# -- objects whose pages the page-crawling tests visit (CSP, accessibility, widths) -----------
+
+
+@pytest.fixture
+def built(docker_api):
+    """References (or ids) of images a test builds; removed with all their tags afterwards."""
+    references: list[str] = []
+    yield references
+    for reference in reversed(references):
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_api.remove_image(reference, force=True)
+
+
+@pytest.fixture
+def volume_with_a_file(docker_api, make_container):
+    """A labelled volume holding hello.txt and a folder, conf/: its file pages have content."""
+    name = eng.unique_name("dwt-vol")
+    docker_api.create_volume(name, labels=eng.TEST_LABELS)
+    writer = make_container(
+        ("sh", "-c", "mkdir -p /data/conf && echo hello-from-the-volume > /data/hello.txt"),
+        host_config={"binds": {name: {"bind": "/data", "mode": "rw"}}},
+    )
+    wait_for(lambda: not docker_api.inspect_container(writer["Id"])["State"]["Running"])
+    docker_api.remove_container(writer["Id"], force=True)
+    yield name
+    with contextlib.suppress(docker.errors.APIError):
+        docker_api.remove_volume(name, force=True)
+
+
+@pytest.fixture
+def network(docker_api):
+    """A labelled network's id, removed afterwards."""
+    created = docker_api.create_network(eng.unique_name("dwt-net"), labels=eng.TEST_LABELS)
+    yield created["Id"]
+    with contextlib.suppress(docker.errors.APIError):
+        docker_api.remove_network(created["Id"])

@@ -9,19 +9,17 @@ pages first so the patterns are filled with what this test made, not with a stra
 container on the shared engine. Every page's per-rule counts are printed (`pytest -s`) and
 the failure names each page with its serious or critical violations."""
 
-import contextlib
 import json
 from collections import Counter
 from urllib.parse import quote, unquote, urlsplit
 
-import docker.errors
 import pytest
 from django.urls import Resolver404, resolve
 from playwright.sync_api import expect
 
 from tests import axe
 from tests.conftest import login
-from tests.engine import TEST_LABELS, unique_name, wait_for
+from tests.engine import unique_name
 
 pytestmark = pytest.mark.browser
 
@@ -39,29 +37,6 @@ ROLE_PASSWORD = "axe-role-password-1"
 
 
 # -- what the pages show: this test's own objects --------------------------------------------
-
-
-@pytest.fixture
-def volume_with_a_file(docker_api, make_container):
-    name = unique_name("axe-vol")
-    docker_api.create_volume(name, labels=TEST_LABELS)
-    writer = make_container(
-        ("sh", "-c", "mkdir -p /data/conf && echo axe-file > /data/hello.txt"),
-        host_config={"binds": {name: {"bind": "/data", "mode": "rw"}}},
-    )
-    wait_for(lambda: not docker_api.inspect_container(writer["Id"])["State"]["Running"])
-    docker_api.remove_container(writer["Id"], force=True)
-    yield name
-    with contextlib.suppress(docker.errors.APIError):
-        docker_api.remove_volume(name, force=True)
-
-
-@pytest.fixture
-def network(docker_api):
-    created = docker_api.create_network(unique_name("axe-net"), labels=TEST_LABELS)
-    yield created["Id"]
-    with contextlib.suppress(docker.errors.APIError):
-        docker_api.remove_network(created["Id"])
 
 
 def finished_job(portal) -> str:

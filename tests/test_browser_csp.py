@@ -2,16 +2,14 @@
 logged in as admin on the real portal, loads with the policy and without a single violation,
 and the live features still work under it."""
 
-import contextlib
 import re
 import uuid
 from urllib.parse import quote
 
-import docker.errors
 import pytest
 from playwright.sync_api import expect
 
-from tests.engine import TEST_LABELS, unique_name, wait_for
+from tests.engine import unique_name
 
 pytestmark = pytest.mark.browser
 
@@ -75,38 +73,6 @@ def visit_portal_page(page, url: str) -> None:
     scripts and the same-origin ws:// both got past the policy."""
     visit(page, url)
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
-
-
-@pytest.fixture
-def volume_with_a_file(docker_api, make_container):
-    name = unique_name("csp-vol")
-    docker_api.create_volume(name, labels=TEST_LABELS)
-    writer = make_container(
-        ("sh", "-c", "echo csp-file > /data/hello.txt"),
-        host_config={"binds": {name: {"bind": "/data", "mode": "rw"}}},
-    )
-    wait_for(lambda: not docker_api.inspect_container(writer["Id"])["State"]["Running"])
-    docker_api.remove_container(writer["Id"], force=True)
-    yield name
-    with contextlib.suppress(docker.errors.APIError):
-        docker_api.remove_volume(name, force=True)
-
-
-@pytest.fixture
-def network(docker_api):
-    created = docker_api.create_network(unique_name("csp-net"), labels=TEST_LABELS)
-    yield created["Id"]
-    with contextlib.suppress(docker.errors.APIError):
-        docker_api.remove_network(created["Id"])
-
-
-@pytest.fixture
-def built(docker_api):
-    tags: list[str] = []
-    yield tags
-    for tag in tags:
-        with contextlib.suppress(docker.errors.NotFound):
-            docker_api.remove_image(tag, force=True)
 
 
 def test_every_page_from_the_top_navigation_runs_without_a_policy_violation(

@@ -89,15 +89,6 @@ def long_network(docker_api):
         docker_api.remove_network(created["Id"])
 
 
-@pytest.fixture
-def built(docker_api):
-    tags: list[str] = []
-    yield tags
-    for tag in tags:
-        with contextlib.suppress(docker.errors.NotFound):
-            docker_api.remove_image(tag, force=True)
-
-
 def test_no_page_scrolls_sideways_at_phone_tablet_laptop_or_desktop_width(
     admin_page,
     portal,

@@ -30,16 +30,6 @@ JOB_URL = re.compile(r"^/jobs/(?P<id>[0-9a-f-]{36})/$")
 BUILD_TIMEOUT = 90
 
 
-@pytest.fixture
-def built(docker_api):
-    """References (or ids) of images a test builds; removed with all their tags afterwards."""
-    references: list[str] = []
-    yield references
-    for reference in reversed(references):
-        with contextlib.suppress(docker.errors.NotFound):
-            docker_api.remove_image(reference, force=True)
-
-
 def form(tags: str, dockerfile_text: str = "", **fields) -> dict:
     return {"dockerfile_text": dockerfile_text, "dockerfile": "Dockerfile", "tags": tags, **fields}
 
