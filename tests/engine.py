@@ -4,6 +4,7 @@ Everything a test creates carries TEST_LABELS (unique per test session) and is r
 at the end of the session; nothing else on the engine is touched.
 """
 
+import contextlib
 import io
 import os
 import shutil
@@ -131,7 +132,7 @@ def unique_name(prefix: str = "dwt") -> str:
 
 
 def remove_test_resources(client: docker.APIClient) -> None:
-    """Remove every container, volume and network this session created."""
+    """Remove every container, volume, network and image this session created."""
     label_filter = {"label": [f"{LABEL_KEY}={SESSION}"]}
     for item in client.containers(all=True, filters=label_filter):
         try:
@@ -148,6 +149,13 @@ def remove_test_resources(client: docker.APIClient) -> None:
             client.remove_network(network["Id"])
         except docker.errors.APIError:
             pass
+    # Then the images: whatever this session built, pulled or left untagged carries its label
+    # (inherited from the test image), whichever tag it ended with, or none. Newest first, so
+    # an image goes before the one it was built from; a second pass takes what that unblocked.
+    for _ in range(2):
+        for image in client.images(filters=label_filter):
+            with contextlib.suppress(docker.errors.APIError):
+                client.remove_image(image["Id"], force=True)
 
 
 def _settle(condition, what: str) -> None:
