@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.engine import unique_name
+from tests.pages import every_page
 
 pytestmark = pytest.mark.browser
 
@@ -106,41 +107,14 @@ def test_every_page_from_the_top_navigation_runs_without_a_policy_violation(
     expect(page.locator("[data-job-status]")).to_have_text("Succeeded", timeout=60_000)
 
     pages = [
-        "/",
-        "/dashboard/prune/containers/",
-        "/dashboard/prune/build-cache/",
-        "/containers/",
-        f"/containers/{cid}/",
-        f"/containers/{cid}/overview/",
-        f"/containers/{cid}/inspect/",
-        f"/containers/{cid}/terminal/",
-        f"/containers/{cid}/stats/",
-        f"/containers/{cid}/processes/",
-        f"/containers/{cid}/settings/",
-        f"/containers/{cid}/remove/",
-        "/containers/new/",
-        f"/containers/new/advanced/?image={image}",
-        "/containers/new/?q=busybox",
-        "/images/",
-        f"/images/view/{image}/",
-        "/images/pull/",
-        "/images/build/",
-        "/images/registries/",
-        "/images/prune/",
-        f"/images/remove/{image}/",
-        "/volumes/",
-        "/volumes/new/",
-        "/volumes/prune/",
-        f"/volumes/{volume_with_a_file}/files/",
+        *every_page(
+            container=cid,
+            image=image,
+            volume=volume_with_a_file,
+            network=network,
+            job=job_url.removeprefix(url),
+        ),
         f"/volumes/{volume_with_a_file}/files/?path=hello.txt",
-        f"/volumes/{volume_with_a_file}/remove/",
-        "/networks/",
-        f"/networks/{network}/",
-        "/networks/new/",
-        f"/networks/{network}/remove/",
-        "/jobs/",
-        job_url.removeprefix(url),
-        "/audit/",
     ]
     for path in pages:
         visit_portal_page(page, url + path)

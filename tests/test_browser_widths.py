@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.engine import TEST_LABELS, unique_name
+from tests.pages import every_page
 
 pytestmark = pytest.mark.browser
 
@@ -139,41 +140,8 @@ def test_no_page_scrolls_sideways_at_phone_tablet_laptop_or_desktop_width(
     expect(page.locator(f'#container-rows [data-container-id="{cid}"]')).to_be_visible()
 
     pages = [
-        "/",
-        "/dashboard/prune/containers/",
-        "/dashboard/prune/build-cache/",
-        "/containers/",
-        f"/containers/{cid}/",
-        f"/containers/{cid}/overview/",
-        f"/containers/{cid}/inspect/",
-        f"/containers/{cid}/terminal/",
-        f"/containers/{cid}/stats/",
-        f"/containers/{cid}/processes/",
-        f"/containers/{cid}/settings/",
-        f"/containers/{cid}/remove/",
-        "/containers/new/",
-        "/containers/new/?q=busybox",
-        f"/containers/new/advanced/?image={image}",
-        "/images/",
-        f"/images/view/{image}/",
+        *every_page(container=cid, image=image, volume=long_volume, network=long_network, job=job),
         f"/images/view/{quote(tag, safe='')}/",
-        "/images/pull/",
-        "/images/build/",
-        "/images/registries/",
-        "/images/prune/",
-        f"/images/remove/{image}/",
-        "/volumes/",
-        "/volumes/new/",
-        "/volumes/prune/",
-        f"/volumes/{long_volume}/files/",
-        f"/volumes/{long_volume}/remove/",
-        "/networks/",
-        f"/networks/{long_network}/",
-        "/networks/new/",
-        f"/networks/{long_network}/remove/",
-        "/jobs/",
-        job,
-        "/audit/",
     ]
     failures = []
     for path in pages:
