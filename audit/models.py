@@ -15,6 +15,8 @@ class AuditEntry(models.Model):
     )
     # Kept as text too, so the record survives the user's deletion.
     username = models.CharField(max_length=150)
+    # The engine the action was on; blank for what concerns no engine (users, engines).
+    engine = models.SlugField(max_length=40, blank=True, db_index=True)
     action = models.CharField(max_length=64)  # container.stop, container.run…
     target_type = models.CharField(max_length=32)
     target_id = models.CharField(max_length=128, blank=True)

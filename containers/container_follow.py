@@ -22,12 +22,12 @@ followed stream (a service's logs…) is a subclass saying only what is its own:
 
 import asyncio
 import logging
-import threading
 import weakref
 from collections import deque
 from typing import Any, ClassVar
 
-from dockerweb import gateway
+from dockerweb import engines, gateway
+from dockerweb.threads import start_thread
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def engine_down(exc: Exception) -> dict:
     return {"type": "state", "state": "engine-down", "reason": str(exc)}
 
 
-# Per event loop, per kind of stream (its class), by full container id.
-_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[type, dict]]" = (
+# Per event loop, per kind of stream (its class) and engine, by full container id.
+_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, dict]]" = (
     weakref.WeakKeyDictionary()
 )
 
@@ -77,9 +77,10 @@ class SharedStream:
 
     @classmethod
     def registry(cls) -> dict[str, Any]:
-        """The shared streams of this kind open in this event loop, by full container id."""
+        """The shared streams of this kind open in this event loop on the current engine, by
+        full container id (two engines may hold one id: an engine added twice, a copy)."""
         kinds = _registries.setdefault(asyncio.get_running_loop(), {})
-        return kinds.setdefault(cls, {})
+        return kinds.setdefault((cls, engines.current_name()), {})
 
     @classmethod
     def shared(cls, container_id: str, *args):
@@ -193,13 +194,13 @@ class SharedStream:
         self._stream = stream
         ended = asyncio.Event()
         gave: list[bool] = []
-        reader = threading.Thread(
-            target=self._read_to_end,
-            args=(stream, ended, gave),
+        start_thread(
+            self._read_to_end,
+            stream,
+            ended,
+            gave,
             name=f"{self.thread_name}-{self.container_id[:12]}",
-            daemon=True,
         )
-        reader.start()
         try:
             await ended.wait()
         finally:

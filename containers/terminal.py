@@ -26,7 +26,6 @@ import logging
 import queue
 import secrets
 import shlex
-import threading
 import time
 from importlib import import_module
 
@@ -41,7 +40,7 @@ from containers.terminal_request import BadRequest, parse_open, parse_size
 from containers.terminal_sessions import TERMINALS, session_group
 from dockerweb import gateway, host_access
 from dockerweb.stream_limits import StreamSlot
-from dockerweb.threads import ByteRelay, open_in_thread, pump_bytes
+from dockerweb.threads import ByteRelay, open_in_thread, pump_bytes, start_thread
 from dockerweb.ws_auth import CLOSE_FORBIDDEN, user_may
 
 log = logging.getLogger(__name__)
@@ -64,9 +63,7 @@ class _Writer:
     def __init__(self, terminal: gateway.exec.TerminalSocket):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._terminal = terminal
-        threading.Thread(
-            target=self._run, name=f"terminal-in-{terminal.exec_id[:12]}", daemon=True
-        ).start()
+        start_thread(self._run, name=f"terminal-in-{terminal.exec_id[:12]}")
 
     def _run(self) -> None:
         while (data := self._queue.get()) is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from dockerweb.engine_specs import DeclaredEngine, TlsMaterial, valid_name
 from dockerweb.private_files import create_private_file, private_dir
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -106,7 +107,10 @@ def env_abs_paths(name: str) -> list[str]:
 
 def env_docker_host(name: str = "DOCKER_HOST") -> str:
     """DOCKER_HOST as the docker CLI reads it: unix://, tcp://, ssh:// or npipe://."""
-    raw = env_str(name, "unix:///var/run/docker.sock")
+    return docker_address(name, env_str(name, "unix:///var/run/docker.sock"))
+
+
+def docker_address(name: str, raw: str) -> str:
     if not raw:
         return "unix:///var/run/docker.sock"
     if "://" not in raw:
@@ -146,3 +150,39 @@ def persistent_secret_key(directory: Path) -> str:
     if create_private_file(key_file, key.encode()):
         return key
     return key_file.read_text().strip()
+
+
+def env_engines(name: str = "DOCKERWEB_ENGINES") -> list[DeclaredEngine]:
+    """DOCKERWEB_ENGINES=local=unix:///var/run/docker.sock,edge=tcp://10.0.0.5:2376 — the
+    engines configuration management declares; TLS material for engine NAME is read from
+    DOCKERWEB_ENGINE_<NAME>_TLS_DIR (ca.pem, cert.pem, key.pem: the docker CLI's layout).
+    Empty when unset (then the one engine is DOCKER_HOST, named "local")."""
+
+    raw = env_str(name)
+    declared: list[DeclaredEngine] = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        engine, sep, address = entry.partition("=")
+        engine = engine.strip()
+        if not sep or not valid_name(engine):
+            raise ImproperlyConfigured(
+                f"{name}: each entry is name=address with a lower-case name of letters, digits"
+                f" and dashes, got {entry!r}"
+            )
+        if any(known.name == engine for known in declared):
+            raise ImproperlyConfigured(f"{name} names the engine {engine!r} twice")
+        address = docker_address(f"{name} ({engine})", address.strip() or "-")
+        tls_variable = f"DOCKERWEB_ENGINE_{engine.upper().replace('-', '_')}_TLS_DIR"
+        tls_dir = env_str(tls_variable)
+        tls = None
+        if tls_dir:
+            files = {part: Path(tls_dir) / f"{part}.pem" for part in ("ca", "cert", "key")}
+            missing = [str(path) for path in files.values() if not path.is_file()]
+            if missing:
+                raise ImproperlyConfigured(f"{tls_variable}: missing {', '.join(missing)}")
+            tls = TlsMaterial(**{part: path.read_text() for part, path in files.items()})
+        elif address.startswith("tcp://") and address.endswith(":2376"):
+            raise ImproperlyConfigured(
+                f"{name}: engine {engine!r} at {address} uses TLS (port 2376): set {tls_variable}"
+            )
+        declared.append(DeclaredEngine(engine, address, tls))
+    return declared

@@ -10,6 +10,7 @@ from dockerweb.env import (
     env_abs_paths,
     env_bool,
     env_docker_host,
+    env_engines,
     env_float,
     env_hosts,
     env_int,
@@ -39,6 +40,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DOCKERWEB_CSRF_TRUSTED_ORIGINS", [])
 
 # The engine, addressed the way the docker CLI does (TLS via DOCKER_TLS_VERIFY/DOCKER_CERT_PATH).
 DOCKER_HOST = env_docker_host("DOCKER_HOST")
+# Several engines by name (dockerweb/engines.py); empty = one engine, "local", at DOCKER_HOST.
+DOCKERWEB_ENGINES = env_engines("DOCKERWEB_ENGINES")
 # Host folders admins may bind-mount into containers (dockerweb/host_access/binds.py); empty = none.
 BIND_ROOTS = env_abs_paths("DOCKERWEB_BIND_ROOTS")
 # Seconds for ordinary engine calls; streams (logs, events) never time out.
@@ -99,6 +102,7 @@ INSTALLED_APPS = [
     "images",
     "volumes",
     "networks",
+    "engines",
     "dashboard",
     "roles",
     "preferences",

@@ -5,11 +5,21 @@ or events stream blocks for as long as it is open and would starve everything el
 """
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 _DONE = object()
+
+
+def start_thread(target: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
+    """Start a daemon thread that runs in a copy of the caller's context, so it works with
+    the caller's engine (dockerweb.engines.current(), the gateway's connection)."""
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(target, *args), name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 class _Failure:
@@ -35,8 +45,7 @@ class ThreadedIterator:
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue = asyncio.Queue()
         self._close = close
-        self.thread = threading.Thread(target=self._pump, args=(iterable,), name=name, daemon=True)
-        self.thread.start()
+        self.thread = start_thread(self._pump, iterable, name=name)
 
     def _pump(self, iterable: Iterable) -> None:
         try:
@@ -130,9 +139,7 @@ def pump_bytes(pieces: Iterable[bytes], relay: ByteRelay, *, name: str) -> threa
         finally:
             relay.finish()
 
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-    return thread
+    return start_thread(run, name=name)
 
 
 async def open_in_thread(opener: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

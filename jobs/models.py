@@ -26,6 +26,8 @@ class Job(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.INTERRUPTED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The engine it runs on (dockerweb.engines: a name, as in URLs).
+    engine = models.SlugField(max_length=40, default="local", db_index=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     title = models.CharField(max_length=300)  # "Pull busybox:latest"
     params = models.JSONField(default=dict)  # never holds secrets

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from dockerweb import gateway
+from dockerweb import engines, gateway
 from dockerweb.main_loop import submit
+from dockerweb.threads import start_thread
 from jobs.groups import job_group, jobs_list_group
 from jobs.models import Job
 
@@ -125,6 +126,7 @@ def start_job(*, kind: str, title: str, params: dict, user, work: Work) -> Job:
     `work` returns the result dict, or raises JobFailed / GatewayError with the reason.
     """
     job = Job.objects.create(
+        engine=engines.current_name(),
         kind=kind,
         title=title[:300],
         params=params,
@@ -133,11 +135,9 @@ def start_job(*, kind: str, title: str, params: dict, user, work: Work) -> Job:
         runner=RUNNER,
         heartbeat_at=timezone.now(),
     )
-    thread = threading.Thread(
-        target=_run, args=(job, work), name=f"job-{job.kind}-{job.pk}", daemon=True
-    )
     _ensure_heartbeat()
-    thread.start()
+    # In a copy of this context: the job works on the engine it was started on.
+    start_thread(_run, job, work, name=f"job-{job.kind}-{job.pk}")
     _announce(job)
     return job
 

@@ -6,6 +6,7 @@ This package is the only code in the project that imports `docker`.
 import contextlib
 import contextvars
 import errno
+import hashlib
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +15,8 @@ import docker.errors
 import requests.exceptions
 from django.conf import settings
 
+from dockerweb.engine_specs import SshMaterial, TlsMaterial
+
 from .errors import Conflict, EngineError, EngineUnavailable, GatewayError, InvalidRequest, NotFound
 
 # Enough pooled connections for the open log/event streams of a busy team plus page calls.
@@ -21,17 +24,24 @@ _MAX_POOL_SIZE = 64
 
 
 class Connection:
-    """How to reach one engine: its address, timeout and TLS material, and the docker-py
-    client built from them on first use.
+    """How to reach one engine: its address, timeout and TLS or SSH material, and the
+    docker-py client built from them on first use.
 
     The engine objects (dockerweb/engines.py) each hold one; gateway calls go to the
     connection in use in the calling context (`using`), by default the settings' engine.
     """
 
-    def __init__(self, address: str, timeout: float, tls: dict | None = None):
+    def __init__(
+        self,
+        address: str,
+        timeout: float,
+        tls: TlsMaterial | None = None,
+        ssh: SshMaterial | None = None,
+    ):
         self.address = address
         self.timeout = timeout
         self.tls = tls
+        self.ssh = ssh
         self._lock = threading.Lock()
         self._client: docker.APIClient | None = None
 
@@ -48,19 +58,34 @@ class Connection:
             if self._client is not None:
                 return self._client
             with translate_errors():
-                tls_kwargs = dict(self.tls) if self.tls is not None else _tls_from_env()
-                client = docker.APIClient(
-                    base_url=self.address,
-                    version="auto",
-                    timeout=self.timeout,
-                    max_pool_size=_MAX_POOL_SIZE,
-                    **tls_kwargs,
-                )
+                client = self._build_client()
                 # The engine's API never redirects a valid request; it answers a path holding
                 # `..` with a redirect to the cleaned path, which is another endpoint.
                 client.max_redirects = 0
+                # requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the engine's
+                # own CA (and HTTP(S)_PROXY carry its traffic): an engine connection trusts
+                # only what its configuration says.
+                client.trust_env = False
                 self._client = client
             return client
+
+    def _build_client(self) -> docker.APIClient:
+        if self.ssh is not None:
+            from .ssh import ssh_client  # paramiko is loaded only for SSH engines
+
+            return ssh_client(self.address, self.ssh, self.timeout, _MAX_POOL_SIZE)
+        if self.tls is not None:
+            tls_kwargs = {"tls": _tls_config(self.tls)}
+        else:
+            tls_kwargs = _tls_from_env()
+        client = docker.APIClient(
+            base_url=self.address,
+            version="auto",
+            timeout=self.timeout,
+            max_pool_size=_MAX_POOL_SIZE,
+            **tls_kwargs,
+        )
+        return client
 
     def close(self) -> None:
         with self._lock:
@@ -74,6 +99,25 @@ class Connection:
         with self._lock:
             if self._client is not None:
                 self._client.close()  # requests closes only the pools' idle connections
+
+
+def _tls_config(material: TlsMaterial) -> "docker.tls.TLSConfig":
+    """docker-py wants files: the material is written once per content into the private
+    data directory (0700/0600), named by its hash, so equal material shares its files."""
+    from dockerweb.private_files import create_private_file, private_dir
+
+    digest = hashlib.sha256(f"{material.ca}\0{material.cert}\0{material.key}".encode()).hexdigest()
+    folder = settings.DATA_DIR / "engine-tls" / digest[:32]
+    private_dir(folder.parent)
+    private_dir(folder)
+    paths = {}
+    for part in ("ca", "cert", "key"):
+        path = folder / f"{part}.pem"
+        create_private_file(path, getattr(material, part).encode())
+        paths[part] = str(path)
+    return docker.tls.TLSConfig(
+        client_cert=(paths["cert"], paths["key"]), ca_cert=paths["ca"], verify=True
+    )
 
 
 def _tls_from_env() -> dict:
