@@ -16,5 +16,6 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("audit/", include("audit.urls")),
     path("preferences/", include("preferences.urls")),
+    path("settings/engines/", include("engines.urls")),
     path("admin/", admin.site.urls),
 ]
