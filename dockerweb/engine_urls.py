@@ -53,6 +53,7 @@ def unscoped_patterns() -> list[URLPattern | URLResolver]:
         ),
         path("logout/", auth_views.LogoutView.as_view(), name="logout"),
         path("preferences/", include("preferences.urls")),
+        path("settings/engines/", include("engines.urls")),
         path("admin/", admin.site.urls),
     ]
 

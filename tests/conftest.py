@@ -31,6 +31,7 @@ ENGINE_FIXTURES = frozenset(
         "live_server",
         "tls_dockerd",
         "swarm_dockerd",
+        "ssh_server",
     }
 )
 BROWSER_FIXTURES = frozenset({"page", "context", "browser", "admin_page"})
@@ -144,6 +145,17 @@ def swarm_dockerd(test_image):
     engine = ExtraDockerd(swarm=True, name="dws").start()
     yield engine
     engine.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_server(docker_api):
+    """An sshd of this session's own on 127.0.0.1 (tests/ssh_server.py) whose logins reach
+    the main engine with `docker system dial-stdio`: `.address`, `.client_key`, `.host_key`."""
+    from tests.ssh_server import SshServer
+
+    server = SshServer(os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

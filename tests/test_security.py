@@ -47,6 +47,8 @@ def _samples(container_id: str) -> dict[str, str]:
         "job_id": SAMPLE_JOB_ID,
         "network_id": "no-such-network",
         "volume_name": "no-such-volume",
+        "engine_name": "local",  # the Engines pages (/settings/engines/<name>/…)
+        "grant_id": "1",
     }
 
 
