@@ -13,7 +13,9 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import set_urlconf
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found, permission_denied
 
 from dockerweb import engine_access, engines
 from dockerweb.engine_specs import NAME_PATTERN
@@ -62,10 +64,12 @@ class EngineScopeMiddleware:
         else:
             name = scoped[0]
             if name not in engines.specs():
-                raise Http404(f"There is no engine named “{name}”.")
+                return self._refuse(request, Http404(f"There is no engine named “{name}”."))
             user = request.user
             if user.is_authenticated and not engine_access.may_use(user, name):
-                raise PermissionDenied(f"You hold no role on the engine “{name}”.")
+                return self._refuse(
+                    request, PermissionDenied(f"You hold no role on the engine “{name}”.")
+                )
             if user.is_authenticated and request.session.get(SESSION_KEY) != name:
                 request.session[SESSION_KEY] = name
         engine = engines.get(name)
@@ -73,6 +77,15 @@ class EngineScopeMiddleware:
         request.engine = engine
         with engines.activate(engine):
             return self.get_response(request)
+
+    def _refuse(self, request, exc: Exception):
+        """The 404 or 403 page, drawn on the engine the user may use (its links, sidebar)."""
+        name = remembered_engine(request)
+        request.urlconf = urlconf_for(name)
+        set_urlconf(request.urlconf)
+        view = page_not_found if isinstance(exc, Http404) else permission_denied
+        with engines.activate(engines.get(name)):
+            return view(request, exception=exc)
 
 
 @require_GET

@@ -221,7 +221,8 @@ AXES_SENSITIVE_PARAMETERS: list[str] = []
 PROXY_COUNT = env_int("DOCKERWEB_PROXY_COUNT", 0, minimum=0, maximum=10)
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "containers:list"
+# The containers of the engine the user last used, or of their first (dockerweb/engine_scope.py).
+LOGIN_REDIRECT_URL = "/containers/"
 LOGOUT_REDIRECT_URL = "login"
 
 # Behind a TLS proxy (README): Secure cookies, HSTS, and trusting the proxy's word that the
