@@ -81,6 +81,8 @@ def test_an_operator_granted_one_engine_is_refused_on_the_other(browser, two_eng
         expect(switcher.get_by_role("link", name="edge")).to_have_attribute("aria-current", "true")
         expect(switcher.get_by_role("link", name="local")).to_be_visible()
         expect(admin.locator(".engine-address")).to_contain_text(tls_address(portal))
+        if os.environ.get("DOCKERWEB_TEST_SCREENSHOTS"):
+            admin.screenshot(path=f"{os.environ['DOCKERWEB_TEST_SCREENSHOTS']}/engine-switcher.png")
     finally:
         admin.context.close()
 

@@ -91,7 +91,7 @@ def test_each_engine_has_its_own_pages_and_links(admin_client, edge_container, m
     assert edge_container["name"] in edge_list
     assert f'href="{EDGE}/containers/{edge_container["id"]}/"' in edge_list
     # Every link of the page stays on the engine it shows, but the switcher's to the other.
-    before, switcher = edge_list.split('<nav class="engine-switcher"', 1)
+    before, switcher = edge_list.split('<nav aria-label="Engines"', 1)
     after = switcher.split("</nav>", 1)[1]
     assert f'href="{LOCAL}/' not in before + after
     assert f'data-live-url="{EDGE}/ws/live/"' in edge_list
