@@ -189,7 +189,8 @@ def nginx(upstreams: list[str]) -> Iterator[str]:
     yields its base URL (http://127.0.0.1:port)."""
     binary = _need("nginx", "nginx")
     root = Path(tempfile.mkdtemp(prefix="dockerweb-nginx-"))
-    os.chmod(root, 0o755)  # the workers (nobody, when started as root) reach the temp paths
+    # The workers (nobody, when started as root) must reach the temp paths inside.
+    os.chmod(root, 0o755)  # noqa: S103 - a temporary folder holding no secret
     port = free_port()
     servers = "\n".join(f"        server {address};" for address in upstreams)
     (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=port, servers=servers))
