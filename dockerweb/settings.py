@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from dockerweb.channel_layers import redis_layer
 from dockerweb.env import (
     data_dir,
     env_abs_paths,
@@ -173,24 +174,8 @@ DATABASES = {
 
 # In-memory channel layer for one process; REDIS_URL for several (e.g. behind a balancer).
 REDIS_URL = env_url("REDIS_URL", {"redis", "rediss", "unix"})
-# channels-redis waits for a socket's next message with a blocking BZPOPMIN of 5 s
-# (RedisChannelLayer.brpop_timeout). redis-py 8 reads with a 5 s socket timeout by default
-# (None before), so every idle websocket died with 1011 after 5 s ("Timeout reading from …").
-# The read must outlast that wait; a Redis that stopped answering still shows within 15 s.
-REDIS_SOCKET_TIMEOUT = 15.0
 CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    "socket_timeout": REDIS_SOCKET_TIMEOUT,
-                    "socket_connect_timeout": 5.0,
-                }
-            ]
-        },
-    }
+    "default": redis_layer(REDIS_URL)
     if REDIS_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
