@@ -42,6 +42,7 @@ from bench.portal import (  # noqa: E402 - after the sys.path fix-up
     running_portal,
 )
 from tests import services  # noqa: E402 - after the sys.path fix-up
+from tests.live_socket import live_path  # noqa: E402 - after the sys.path fix-up
 
 SOCKETS = int(os.environ.get("BENCH_FANOUT_SOCKETS", "50"))  # per process
 EVENTS = int(os.environ.get("BENCH_FANOUT_EVENTS", "20"))
@@ -110,7 +111,7 @@ async def _drive(api, portals, container_id: str, raw: RawEvents) -> tuple[list,
     stop = asyncio.Event()
     holders = []
     for number, (portal, sessionid) in enumerate(portals):
-        url = portal.url.replace("http", "ws", 1) + "/ws/live/"
+        url = portal.url.replace("http", "ws", 1) + live_path()
         headers = {"Cookie": f"sessionid={sessionid}", "Origin": portal.url}
         for i in range(SOCKETS):
             holders.append(

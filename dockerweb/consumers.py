@@ -41,9 +41,7 @@ class LiveStateConsumer(AsyncJsonWebsocketConsumer):
         if not await user_may(self.scope, self.permission):
             await self.close()
             return
-        # Off the loop: with no engine activated, current() may read the stored engines
-        # from the database (a process that served no page in the last seconds).
-        self.engine = await database_sync_to_async(engines.current)()
+        self.engine = engines.current()
         self.watched: set[str] = set()
         self.joined = [engine_events_group(self.engine.name)] + [
             list_group(kind, self.engine.name) for kind in await _visible_kinds(self.scope["user"])

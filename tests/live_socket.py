@@ -13,13 +13,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
-def live_path() -> str:
-    """The live-state socket's path (the default engine's)."""
-    return "/ws/live/"
+def live_path(engine: str = "local") -> str:
+    """The live-state socket of an engine's pages."""
+    return f"/engines/{engine}/ws/live/"
 
 
-def job_path(job_id: str) -> str:
-    return f"/ws/jobs/{job_id}/"
+def job_path(job_id: str, engine: str = "local") -> str:
+    return f"/engines/{engine}/ws/jobs/{job_id}/"
 
 
 class Socket:
