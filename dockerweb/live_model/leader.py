@@ -89,8 +89,11 @@ class Lease:
             while True:
                 try:
                     if mine:
+                        was_held = self.held
                         await lock.reacquire()  # the TTL again, if the token is still ours
                         self._confirmed_at = time.monotonic()
+                        if not was_held:  # renewals were late: changes went unpublished
+                            await self._on_gained()
                     elif await lock.acquire(blocking=False, token=self.token):
                         mine, self._confirmed_at = True, time.monotonic()
                         log.info("publishing %s's changes (lease %s)", self.key, self.token)
