@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [containers_page] [logs_stream] [event_latency] [image_pull]
                                   [stream_fairness] [model_memory] [stats_fanout]
-                                  [terminal_roundtrip] [busy_engine]
+                                  [terminal_roundtrip] [multiprocess_fanout] [busy_engine]
 
 Without names it runs them all, the busy-engine run last: it tops the engine up to
 BENCH_FOREIGN foreign containers (default 10,000; bench/foreign.py) for minutes, so
@@ -33,6 +33,7 @@ BENCHMARKS = (
     "model_memory",
     "stats_fanout",
     "terminal_roundtrip",
+    "multiprocess_fanout",
     "busy_engine",
 )
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from dockerweb.channel_layers import redis_layer
 from dockerweb.env import (
     data_dir,
     env_abs_paths,
@@ -176,10 +177,7 @@ DATABASES = {
 # In-memory channel layer for one process; REDIS_URL for several (e.g. behind a balancer).
 REDIS_URL = env_url("REDIS_URL", {"redis", "rediss", "unix"})
 CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
-    }
+    "default": redis_layer(REDIS_URL)
     if REDIS_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }

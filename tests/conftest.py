@@ -246,7 +246,11 @@ class Portal:
         return http
 
 
-def start_portal(data_dir: Path, extra_env: dict | None = None) -> tuple[Portal, subprocess.Popen]:
+def start_portal(
+    data_dir: Path, extra_env: dict | None = None, *, migrate: bool = True
+) -> tuple[Portal, subprocess.Popen]:
+    """Daphne serving the portal on a free port. `migrate=False`: the database is already set
+    up (a second process on a shared PostgreSQL database, tests/test_multiprocess.py)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dockerweb.settings",
@@ -255,8 +259,9 @@ def start_portal(data_dir: Path, extra_env: dict | None = None) -> tuple[Portal,
         **(extra_env or {}),
     }
     portal = Portal(url="", data_dir=data_dir, env=env)
-    portal.manage("migrate", "--noinput")
-    portal.manage("ensure_admin")
+    if migrate:
+        portal.manage("migrate", "--noinput")
+        portal.manage("ensure_admin")
     port = eng.free_port()
     portal.url = f"http://127.0.0.1:{port}"
     log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed with the process
