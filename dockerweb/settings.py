@@ -260,8 +260,10 @@ STATICFILES_DIRS = [
     ),
 ]
 # Static files are served from the finders (app dirs, static/, django-htmx's bundled htmx),
-# so there is no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+# so there is no collectstatic step to forget. The container image (Dockerfile) collects them
+# at build time into DOCKERWEB_STATIC_ROOT and serves that folder alone.
+STATIC_ROOT = env_str("DOCKERWEB_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.views import home
+from dockerweb.health import healthz
 
 urlpatterns = [
     path("", home, name="home"),
@@ -17,4 +18,6 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("preferences/", include("preferences.urls")),
     path("admin/", admin.site.urls),
+    # Unauthenticated liveness answer for healthchecks (dockerweb/health.py).
+    path("healthz", healthz, name="healthz"),
 ]

@@ -3,11 +3,12 @@
 #   chromium        - browser tests (Playwright cannot download its own browser here)
 #   busybox-static  - tests build tiny images from it (no image can be pulled)
 #   docker-registry - a real registry for pull/push tests
+#   debootstrap     - the container image test's Debian base (no base image can be pulled)
 # and a running Docker engine (scripts/ensure-engine.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PKGS=(chromium busybox-static docker-registry)
+PKGS=(chromium busybox-static docker-registry debootstrap)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 

@@ -1,0 +1,18 @@
+"""/healthz answers the container healthcheck: no login, no database, no engine."""
+
+import pytest
+from django.test import Client
+
+
+@pytest.mark.django_db
+def test_healthz_says_ok_to_anyone_without_asking_the_database(django_assert_num_queries):
+    client = Client()
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert response["Content-Type"].startswith("text/plain")
+    assert "no-store" in response["Cache-Control"]
+    assert client.head("/healthz").status_code == 200
+    # Nothing to change here: every other method is refused.
+    assert client.post("/healthz").status_code == 405
