@@ -225,7 +225,7 @@ def test_the_image_runs_the_portal_as_a_non_root_user_on_the_mounted_engine(
     assert "/app/container-image/healthcheck.py" in config["Healthcheck"]["Test"]
 
     # Non-root: every process of the container, and what `exec` gets.
-    top = docker_api.top(container_id, ps_args="-eo uid,args")
+    top = docker_api.top(container_id, ps_args="-eo pid,uid,args")
     uid_column = top["Titles"].index("UID")
     assert top["Processes"], top
     assert {process[uid_column] for process in top["Processes"]} == {PORTAL_UID}, top
