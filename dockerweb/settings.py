@@ -112,12 +112,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so every response gets the Content-Security-Policy, static files included.
     "dockerweb.csp.content_security_policy",
+    # GET /healthz answered before anything that may ask the database (dockerweb/health.py).
+    "dockerweb.health.answer_healthz",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The engine the URL names: checked, and current for the rest of the request.
+    "dockerweb.engine_scope.EngineScopeMiddleware",
     # Deny by default: every view needs a logged-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -192,6 +196,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Roles given on some engines only (dockerweb/engine_access.py).
+    "dockerweb.engine_access.EngineGrantBackend",
 ]
 
 # Log-in throttling (django-axes). Failures count per username and per client address, each on

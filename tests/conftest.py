@@ -29,6 +29,8 @@ ENGINE_FIXTURES = frozenset(
         "registry",
         "private_registry",
         "live_server",
+        "tls_dockerd",
+        "swarm_dockerd",
     }
 )
 BROWSER_FIXTURES = frozenset({"page", "context", "browser", "admin_page"})
@@ -120,6 +122,28 @@ def docker_api():
 @pytest.fixture(scope="session")
 def test_image(docker_api):
     return eng.build_test_image(docker_api)
+
+
+@pytest.fixture(scope="session")
+def tls_dockerd(test_image):
+    """A second engine of this session's own, reachable over TCP with --tlsverify
+    (tests/extra_dockerd.py): `.tcp_address`, `.tls` (CA, client cert and key), `.client()`."""
+    from tests.extra_dockerd import ExtraDockerd
+
+    engine = ExtraDockerd(tls=True, name="dwt").start()
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def swarm_dockerd(test_image):
+    """A second engine of this session's own that is a single-node swarm manager (never the
+    shared main engine): `.unix_address`, `.client()`."""
+    from tests.extra_dockerd import ExtraDockerd
+
+    engine = ExtraDockerd(swarm=True, name="dws").start()
+    yield engine
+    engine.stop()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import errno
 import hashlib
+import ssl
 import threading
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from django.conf import settings
 from dockerweb.engine_specs import SshMaterial, TlsMaterial
 
 from .errors import Conflict, EngineError, EngineUnavailable, GatewayError, InvalidRequest, NotFound
+from .raw_http import negotiate_version
 
 # Enough pooled connections for the open log/event streams of a busy team plus page calls.
 _MAX_POOL_SIZE = 64
@@ -57,15 +59,11 @@ class Connection:
         with self._lock:
             if self._client is not None:
                 return self._client
-            with translate_errors():
+            with translate_errors(self.address):
                 client = self._build_client()
                 # The engine's API never redirects a valid request; it answers a path holding
                 # `..` with a redirect to the cleaned path, which is another endpoint.
                 client.max_redirects = 0
-                # requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the engine's
-                # own CA (and HTTP(S)_PROXY carry its traffic): an engine connection trusts
-                # only what its configuration says.
-                client.trust_env = False
                 self._client = client
             return client
 
@@ -74,17 +72,25 @@ class Connection:
             from .ssh import ssh_client  # paramiko is loaded only for SSH engines
 
             return ssh_client(self.address, self.ssh, self.timeout, _MAX_POOL_SIZE)
-        if self.tls is not None:
-            tls_kwargs = {"tls": _tls_config(self.tls)}
-        else:
-            tls_kwargs = _tls_from_env()
+        tls_kwargs = {"tls": _tls_config(self.tls)} if self.tls is not None else _tls_from_env()
+        # The API version is agreed only once the client is configured: docker-py's "auto"
+        # would ask before `trust_env` is off, trusting REQUESTS_CA_BUNDLE instead of the CA.
         client = docker.APIClient(
             base_url=self.address,
-            version="auto",
+            version=docker.constants.DEFAULT_DOCKER_API_VERSION,
             timeout=self.timeout,
             max_pool_size=_MAX_POOL_SIZE,
             **tls_kwargs,
         )
+        # requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the engine's own CA
+        # (and HTTP(S)_PROXY carry its traffic): an engine connection trusts only what its
+        # configuration says.
+        client.trust_env = False
+        try:
+            negotiate_version(client)
+        except BaseException:
+            client.close()
+            raise
         return client
 
     def close(self) -> None:
@@ -128,18 +134,23 @@ def _tls_from_env() -> dict:
 
 
 _connections_lock = threading.Lock()
-_connections: dict[tuple[str, float], Connection] = {}
+_connections: dict[tuple, Connection] = {}
 _current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
     "dockerweb_engine_connection", default=None
 )
 
 
-def connection_for(address: str, timeout: float) -> Connection:
-    """The one connection per (address, timeout) in this process."""
-    key = (address, timeout)
+def connection_for(
+    address: str,
+    timeout: float,
+    tls: TlsMaterial | None = None,
+    ssh: SshMaterial | None = None,
+) -> Connection:
+    """The one connection pages use per engine (address, timeout, keys) in this process."""
+    key = (address, timeout, tls, ssh)
     with _connections_lock:
         if key not in _connections:
-            _connections[key] = Connection(address, timeout)
+            _connections[key] = Connection(address, timeout, tls, ssh)
         return _connections[key]
 
 
@@ -186,6 +197,10 @@ def _unavailable_reason(exc: BaseException) -> str | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"its TLS certificate is not trusted: {current.verify_message}"
+        if isinstance(current, ssl.SSLError):
+            return f"TLS failed: {current.reason or current}"
         if isinstance(current, FileNotFoundError):
             return "no socket at that path (is the engine running?)"
         if isinstance(current, ConnectionRefusedError):
@@ -213,8 +228,10 @@ def _first_arg_exception(exc: BaseException) -> BaseException | None:
     return None
 
 
-def translate(exc: BaseException) -> GatewayError:
-    """Map any docker-py/requests error to the gateway's own family."""
+def translate(exc: BaseException, address: str | None = None) -> GatewayError:
+    """Map any docker-py/requests error to the gateway's own family (`address`: the engine
+    it came from, by default the one in use here)."""
+    address = address or engine_address()
     if isinstance(exc, GatewayError):
         return exc
     if isinstance(exc, docker.errors.APIError):
@@ -231,25 +248,25 @@ def translate(exc: BaseException) -> GatewayError:
         return InvalidRequest("The engine redirected the request elsewhere: refused.")
     reason = _unavailable_reason(exc)
     if reason is not None:
-        return EngineUnavailable(engine_address(), reason)
+        return EngineUnavailable(address, reason)
     if isinstance(exc, docker.errors.DockerException):
         # docker-py's own wrapper of a failed version probe, e.g. "Error while fetching
         # server API version: ('Connection aborted.', FileNotFoundError(...))".
         text = str(exc)
         if "Error while fetching server API version" in text:
-            return EngineUnavailable(engine_address(), text.split(": ", 1)[-1])
+            return EngineUnavailable(address, text.split(": ", 1)[-1])
         return EngineError(text)
     if isinstance(exc, requests.exceptions.RequestException):
-        return EngineUnavailable(engine_address(), str(exc))
+        return EngineUnavailable(address, str(exc))
     raise exc
 
 
 @contextlib.contextmanager
-def translate_errors() -> Iterator[None]:
+def translate_errors(address: str | None = None) -> Iterator[None]:
     try:
         yield
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        raise translate(exc) from exc
+        raise translate(exc, address) from exc
 
 
 def close_response(response) -> None:

@@ -123,3 +123,9 @@ def json_messages(client: docker.APIClient, response: requests.Response) -> Iter
     `push()` and `build()` use on the responses they keep to themselves (see `post`).
     """
     return client._stream_helper(response, decode=True)
+
+
+def negotiate_version(client: docker.APIClient) -> None:
+    """What `version="auto"` does at construction, done after the client is configured
+    (`trust_env` off): docker-py keeps the agreed version in a private attribute."""
+    client._version = client._retrieve_server_version()
