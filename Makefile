@@ -29,7 +29,7 @@ test: venv assets test-tools lint
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The slow tests only: the container image built from a debootstrapped Debian and run
-# (tests/test_container_image.py; needs root, network to Debian, PyPI and npm; ~3 min).
+# (tests/test_container_image.py; needs root, network to Debian, PyPI and npm; 3–6 min).
 test-slow: venv assets test-tools
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
