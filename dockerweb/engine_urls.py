@@ -45,6 +45,7 @@ def unscoped_patterns() -> list[URLPattern | URLResolver]:
     from django.contrib.auth import views as auth_views
 
     from dockerweb.engine_scope import to_engine_home
+    from dockerweb.health import healthz
 
     return [
         path("", to_engine_home, name="portal-home"),
@@ -55,6 +56,8 @@ def unscoped_patterns() -> list[URLPattern | URLResolver]:
         path("preferences/", include("preferences.urls")),
         path("settings/engines/", include("engines.urls")),
         path("admin/", admin.site.urls),
+        # Unauthenticated liveness answer for healthchecks (dockerweb/health.py).
+        path("healthz", healthz, name="healthz"),
     ]
 
 

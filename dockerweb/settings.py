@@ -113,6 +113,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so every response gets the Content-Security-Policy, static files included.
     "dockerweb.csp.content_security_policy",
+    # GET /healthz answered before anything that may ask the database (dockerweb/health.py).
+    "dockerweb.health.answer_healthz",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -263,8 +265,10 @@ STATICFILES_DIRS = [
     ),
 ]
 # Static files are served from the finders (app dirs, static/, django-htmx's bundled htmx),
-# so there is no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+# so there is no collectstatic step to forget. The container image (Dockerfile) collects them
+# at build time into DOCKERWEB_STATIC_ROOT and serves that folder alone.
+STATIC_ROOT = env_str("DOCKERWEB_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

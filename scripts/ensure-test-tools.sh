@@ -8,11 +8,12 @@
 #   postgresql, redis-server, nginx - several portal processes on one database and channel
 #                     layer behind one address (tests/services.py starts private ones; the
 #                     packages' own services are not used)
+#   debootstrap     - the container image test's Debian base (no base image can be pulled)
 # and a running Docker engine (scripts/ensure-engine.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PKGS=(chromium busybox-static docker-registry openssh-server postgresql redis-server nginx)
+PKGS=(chromium busybox-static docker-registry openssh-server postgresql redis-server nginx debootstrap)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
