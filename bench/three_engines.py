@@ -107,11 +107,15 @@ def run() -> list[Result]:
         with running_portal({"DOCKERWEB_ENGINES": declared}) as portal:
             return measure(portal, bench_engines)
     finally:
-        for extra in extras:
-            extra.stop()
         started = time.perf_counter()
+        for extra in extras:
+            extra.stop()  # its data root goes with it: its containers need no removing
+        stopped = time.perf_counter()
         cleanup(api)  # this run's containers and image on the main engine, nothing else
-        print(f"  main engine cleaned up in {time.perf_counter() - started:.1f} s")
+        print(
+            f"  extra dockerds stopped in {stopped - started:.1f} s, "
+            f"main engine cleaned up in {time.perf_counter() - stopped:.1f} s"
+        )
 
 
 def measure(portal, bench_engines: list[BenchEngine]) -> list[Result]:
@@ -252,8 +256,7 @@ def results(rss_start, rss_end, figures, alone: Rounds, beside: Rounds) -> list[
             goal="(stated)",
             met=None,
             notes=[
-                f"{f.engine.name}: first page {ms(f.first.seconds)} (its model's listing of "
-                f"{f.listed:,} included)"
+                f"first page {ms(f.first.seconds)} (its model's listing of {f.listed:,} included)"
             ],
         )
         for f in figures
@@ -283,9 +286,7 @@ def results(rss_start, rss_end, figures, alone: Rounds, beside: Rounds) -> list[
             ratio=median(beside.pages) / median(alone.pages),
             goal="(stated)",
             met=None,
-            notes=[
-                f"switcher: page/raw {alone.ratio:.2f} with 1 engine, {beside.ratio:.2f} with 3"
-            ],
+            notes=[f"page/raw {alone.ratio:.2f} with 1 engine loaded, {beside.ratio:.2f} with 3"],
         )
     )
     return found
