@@ -24,6 +24,7 @@ shows the engine banner, or shows another engine's containers).
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,13 +109,17 @@ def run() -> list[Result]:
             return measure(portal, bench_engines)
     finally:
         started = time.perf_counter()
-        for extra in extras:
-            extra.stop()  # its data root goes with it: its containers need no removing
-        stopped = time.perf_counter()
-        cleanup(api)  # this run's containers and image on the main engine, nothing else
+        # At once: wiping an extra engine's data root (1,000 containers: ≈ 17,000 folders)
+        # takes 15-35 s of slow rmdirs here, and the main engine's removals wait on disk too.
+        # The pool waits for all three before the run ends.
+        with ThreadPoolExecutor(max_workers=len(extras) + 1) as pool:
+            done = [pool.submit(extra.stop) for extra in extras]
+            # This run's containers and image on the main engine, nothing else.
+            done.append(pool.submit(cleanup, api))
+            for future in done:
+                future.result()
         print(
-            f"  extra dockerds stopped in {stopped - started:.1f} s, "
-            f"main engine cleaned up in {time.perf_counter() - stopped:.1f} s"
+            f"  extra dockerds stopped and main engine cleaned up in {time.perf_counter() - started:.1f} s"
         )
 
 
