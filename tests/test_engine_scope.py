@@ -141,8 +141,11 @@ def test_jobs_run_on_their_engine_and_are_seen_only_there(admin_client, admin_us
     assert str(job.pk) not in admin_client.get(f"{LOCAL}/jobs/").content.decode()
 
 
-def test_unknown_engines_and_unscoped_sockets_are_refused(admin_client, two_engines):
+def test_unknown_engines_and_unscoped_sockets_are_refused(admin_client, client, two_engines):
     assert admin_client.get("/engines/nowhere/containers/").status_code == 404
+    # Logged out, which engines exist is not told: known or not, the log-in page.
+    for path in ("/engines/nowhere/containers/", f"{EDGE}/containers/"):
+        assert client.get(path)["Location"].startswith("/login/?next=")
     # A link from before engines were in URLs opens the same page on the user's engine.
     admin_client.get(f"{EDGE}/containers/")
     old = admin_client.get("/containers/?q=x")
