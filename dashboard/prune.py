@@ -10,14 +10,12 @@ a container that started between the check and the removal.
 import re
 from dataclasses import dataclass
 
-from dockerweb import gateway
+from dockerweb import confirmed_prune, gateway
+from dockerweb.confirmed_prune import CONFIRM_MAX
 from dockerweb.gateway.types import ContainerSummary
 from dockerweb.live_model import ContainerQuery
 from jobs.runner import Reporter
 
-# One confirmation page lists at most this many: the page stays small (the engine may hold
-# 10,000 stopped containers); prune again for the next ones.
-CONFIRM_MAX = 100
 # The engine's states a prune may remove, in the order they are offered.
 STOPPED_STATES = ("exited", "created")
 _CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -53,10 +51,7 @@ def stopped_offer(model, q: str = "", limit: int = CONFIRM_MAX) -> Offer:
 
 def confirmed_ids(values: list[str], pattern: re.Pattern = _CONTAINER_ID) -> list[str] | None:
     """The ids a confirmation posted back, or None if any is not one (or too many)."""
-    ids = list(dict.fromkeys(v.strip() for v in values))
-    if not ids or len(ids) > CONFIRM_MAX or not all(pattern.fullmatch(i) for i in ids):
-        return None
-    return ids
+    return confirmed_prune.confirmed_ids(values, pattern)
 
 
 def confirmed_records(values: list[str]) -> list[str] | None:

@@ -94,7 +94,8 @@ class Fuzz:
         run's objects, made harmless; None to skip the case."""
         data = dict(request.data)
         for key in ("image",):
-            if key in data and _has_registry_host(data[key]):
+            # (A list under "image" is the images prune's ids, not a reference.)
+            if isinstance(data.get(key), str) and _has_registry_host(data[key]):
                 data[key] = f"{fz.MARK}-hosted:1"
         if "dockerfile_text" in data:
             data["dockerfile_text"] = _local_dockerfile(data["dockerfile_text"])
@@ -110,6 +111,10 @@ class Fuzz:
             name = data["name"].strip()
             if name and self._volume_elsewhere(name):
                 return None
+        if request.target == "prune-volumes" and any(
+            self._volume_elsewhere(name.strip()) for name in data["volume"]
+        ):
+            return None  # a volume someone else has: a prune must never reach it
         if request.target == "connect" and self._foreign_container(data.get("container", "")):
             return None
         if "volumes" in data:

@@ -2,6 +2,7 @@
 strategy of requests (generated cases) and a sweep (each field and path parameter through
 fuzz_corpus.CRITICAL once). Values come from tests.fuzz_corpus."""
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -9,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 
+from dockerweb.url_converters import VolumeNameConverter
 from tests import engine as eng
 from tests import fuzz_corpus as fz
 
@@ -421,6 +423,31 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             ),
         ),
         (
+            "form: prune dangling images",
+            10,
+            # Only ids no other run has (ours is tagged: kept), and junk: what is posted back
+            # is what is tested, and a prune must never reach another run's images.
+            *post(
+                "prune-images",
+                "/engines/local/images/prune/",
+                st.fixed_dictionaries(
+                    {"image": st.lists(images.filter(_no_foreign_image(ours)), max_size=3)}
+                ),
+            ),
+        ),
+        (
+            "form: prune unused volumes",
+            10,
+            # Never ours (unused, it would go), nor a name another run may hold.
+            *post(
+                "prune-volumes",
+                "/engines/local/volumes/prune/",
+                st.fixed_dictionaries(
+                    {"volume": st.lists(volumes.filter(_no_foreign_volume(ours)), max_size=3)}
+                ),
+            ),
+        ),
+        (
             "form: theme",
             10,
             *post(
@@ -509,6 +536,35 @@ def _upload(name: str, body: bytes) -> SimpleUploadedFile:
 
 def _not_ours(ours: Ours):
     return lambda value: value not in (OUR_CONTAINER, OUR_CONTAINER_SHORT)
+
+
+_IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
+_VOLUME_NAME = re.compile(VolumeNameConverter.regex)
+
+
+def _no_foreign_image(ours: Ours):
+    """What a prune may be sent: not an image id at all, ours, or one nobody has."""
+    return lambda value: (
+        not _IMAGE_ID.fullmatch(value.strip())
+        or value.strip()
+        in (
+            ours.image_id,
+            "sha256:" + "0" * 64,
+        )
+    )
+
+
+def _no_foreign_volume(ours: Ours):
+    """Not a volume name at all, or one of this run's marked names (never the fuzz's own
+    volume), or one nobody has."""
+    return lambda value: (
+        value.strip() != ours.volume
+        and (
+            not _VOLUME_NAME.fullmatch(value.strip())
+            or value.strip().startswith(fz.MARK)
+            or value.strip() == "0" * 64
+        )
+    )
 
 
 def converters(ours, containers, images, volumes, networks, paths):

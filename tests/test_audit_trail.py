@@ -352,7 +352,8 @@ def case_prune_images(w: World) -> Expected:
     eng.build_busybox_image(w.docker, reference, {**eng.TEST_LABELS, "second": "1"})
     w.make_image.made.append(w.docker.inspect_image(reference)["Id"])
     assert w.docker.inspect_image(first)["RepoTags"] == []
-    response = w.client.post("/engines/local/images/prune/")
+    # Only our own id: nobody else's dangling image is touched.
+    response = w.client.post("/engines/local/images/prune/", {"image": first})
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_image(first)
@@ -401,8 +402,10 @@ def case_remove_volume(w: World) -> Expected:
 
 
 def case_prune_volumes(w: World) -> Expected:
-    name = w.volume()  # anonymous: pruned by old and new engines alike
-    response = w.client.post("/engines/local/volumes/prune/")
+    name = w.volume()  # anonymous: offered by old and new engines alike
+    eng.settle_volume(name)  # the prune checks it is unused in the live model
+    # Only our own name: nobody else's unused volume is touched.
+    response = w.client.post("/engines/local/volumes/prune/", {"volume": name})
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_volume(name)

@@ -11,8 +11,7 @@ The engine is shared with other test runs, so the corpus keeps to what it may to
 never reach another run's objects (a path parameter naming one is skipped), no network or
 Dockerfile reaches an address outside this machine, host ports stay out of range, volume
 drivers other than `local` are only sent in shapes the form refuses (an unknown driver makes
-dockerd look for a plugin), and the two prunes, which take no input, are left to
-test_audit_trail.
+dockerd look for a plugin), and the prunes are only sent ids no other run's object has.
 """
 
 import contextlib

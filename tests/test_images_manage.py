@@ -214,29 +214,64 @@ def dangling_image(docker_api, test_image, make_image):
     return first
 
 
-def test_prune_page_lists_the_dangling_images_and_their_size(admin_client, dangling_image):
-    response = admin_client.get("/engines/local/images/prune/")
-
-    assert response.status_code == 200
-    page = response.content.decode()
-    listed = re.search(r"<table[^>]*data-prune-list>(.*?)</table>", page, re.S).group(1)
-    assert f'data-image-id="{dangling_image}"' in listed
-    total = int(re.search(r'data-prune-total="(\d+)"', page).group(1))
-    assert total >= BLOB_SIZE
-
-
-def test_prune_deletes_dangling_images_and_reports_the_space_reclaimed(
-    admin_client, docker_api, dangling_image
+def test_prune_lists_then_removes_only_the_confirmed_dangling_images(
+    admin_client, docker_api, test_image, make_image, dangling_image
 ):
-    response = admin_client.post("/engines/local/images/prune/", follow=True)
+    """The page lists our dangling image, ticked, and its size. Only the ids it posted go: an image of ours that became dangling after the page
+    was shown is kept (and every other run's, never posted, is never touched)."""
+    # Filtered to ours: on a shared engine the page lists only the CONFIRM_MAX oldest.
+    page = admin_client.get("/engines/local/images/prune/", {"q": dangling_image[7:19]})
+    page = page.content.decode()
+    listed = re.search(r"<table[^>]*data-prune-list>(.*?)</table>", page, re.S).group(1)
+    row = re.search(rf'<tr data-image-id="{dangling_image}">.*?</tr>', listed, re.S).group(0)
+    # Ticked by default: the form posts back exactly what the page listed.
+    assert re.search(rf'type="checkbox" name="image" value="{dangling_image}"[^>]*checked', row)
+    assert listed.count("<tr data-image-id=") == 1
+    assert int(re.search(r'data-prune-total="(\d+)"', page).group(1)) >= BLOB_SIZE
+    # Built again under the tag: the image that held it is dangling now, but wasn't shown.
+    holder = make_image.made[-1]
+    (reference,) = docker_api.inspect_image(holder)["RepoTags"]
+    make_image.made.append(build_with_unique_layer(docker_api, test_image, reference))
+    assert docker_api.inspect_image(holder)["RepoTags"] == []
+
+    # Something that is not an image id among them: refused as a whole, nothing removed.
+    refused = admin_client.post(
+        "/engines/local/images/prune/", {"image": [dangling_image, "../x"]}, follow=True
+    )
+    assert refused.redirect_chain == [("/engines/local/images/prune/", 302)]
+    assert shown_messages(refused) == ["Nothing pruned: choose dangling images on this page."]
+    assert image_exists(docker_api, dangling_image)
+
+    response = admin_client.post(
+        "/engines/local/images/prune/", {"image": [dangling_image]}, follow=True
+    )
 
     assert response.redirect_chain == [("/engines/local/images/", 302)]
     (message,) = shown_messages(response)
+    assert message.startswith("Pruned 1 dangling image: up to "), message
     reclaimed = int(re.search(r"\((\d+) bytes\)", message).group(1))
     assert reclaimed >= BLOB_SIZE, message
     assert not image_exists(docker_api, dangling_image)
+    assert image_exists(docker_api, holder), "dangling since the page, never confirmed: kept"
     entry = AuditEntry.objects.get(action="image.prune")
     assert entry.outcome == AuditEntry.Outcome.OK and dangling_image in entry.detail
+    assert holder not in entry.detail
+
+
+def test_prune_keeps_a_confirmed_image_that_got_a_tag_since(
+    admin_client, docker_api, dangling_image
+):
+    reference = f"{unique_name('dwt-retag')}:1"
+    docker_api.tag(dangling_image, *reference.split(":"))
+
+    response = admin_client.post(
+        "/engines/local/images/prune/", {"image": [dangling_image]}, follow=True
+    )
+
+    (message,) = shown_messages(response)
+    assert message.startswith("Pruned 0 dangling images."), message
+    assert f"Kept 1: {dangling_image[7:19]} (tagged {reference} now)." in message
+    assert image_exists(docker_api, dangling_image)
 
 
 # -- permissions --------------------------------------------------------------------------

@@ -297,32 +297,60 @@ def test_remove_of_a_missing_volume_is_404(admin_client):
 # -- prune --------------------------------------------------------------------------------
 
 
-def test_prune_shows_the_unused_volume_then_reports_reclaimed_space(
+def test_prune_shows_the_unused_volume_then_removes_only_what_was_confirmed(
     admin_client, docker_api, volumes, make_container
 ):
-    name = volumes.make()  # anonymous: pruned by old and new engines alike
+    name = volumes.make()  # anonymous: offered by old and new engines alike
     fill(make_container, docker_api, name)
 
-    preview = admin_client.get("/engines/local/volumes/prune/")
+    # Filtered to ours: on a shared engine the page lists only the first CONFIRM_MAX.
+    preview = admin_client.get("/engines/local/volumes/prune/", {"q": name})
     assert preview.status_code == 200
     listed = re.search(rf'<tr data-volume-name="{name}">.*?</tr>', preview.content.decode(), re.S)
     assert listed and f'id="volume-size-{name}" class="size-pending"' in listed.group(0)
+    # Ticked by default: the form posts back exactly what the page listed.
+    assert re.search(rf'type="checkbox" name="volume" value="{name}"[^>]*checked', listed.group(0))
     disk_usage.forget()
-    sizes = admin_client.get("/engines/local/volumes/sizes/", {"unused": "1"})
+    sizes = admin_client.get("/engines/local/volumes/sizes/", {"unused": "1", "q": name})
     assert size_filled_in(sizes, name) >= FILE_BYTES
     total = int(re.search(r'data-size-total="(\d+)"', sizes.content.decode()).group(1))
-    assert total >= FILE_BYTES
+    assert FILE_BYTES <= total < 2 * FILE_BYTES  # the total is the filtered page's
+    # Unused since the page was shown, never confirmed: it must stay.
+    later = volumes.make()
 
-    response = admin_client.post("/engines/local/volumes/prune/")
+    refused = admin_client.post("/engines/local/volumes/prune/", {"volume": [name, "../x"]})
+    assert refused.status_code == 302 and refused["Location"] == "/engines/local/volumes/prune/"
+    assert volume_exists(docker_api, name)
+
+    response = admin_client.post("/engines/local/volumes/prune/", {"volume": [name]})
 
     assert response.status_code == 302
     assert not volume_exists(docker_api, name)
-    summary = shown_messages(admin_client.get("/engines/local/volumes/"))[0]
+    assert volume_exists(docker_api, later)
+    shown = shown_messages(admin_client.get("/engines/local/volumes/"))
+    assert shown[0] == "Nothing pruned: choose unused volumes on this page."
+    summary = shown[1]
     reclaimed = int(re.search(r"\((\d+) bytes\)", summary).group(1))
-    assert summary.startswith("Pruned ")
+    assert summary.startswith("Pruned 1 unused volume: "), summary
     assert reclaimed >= FILE_BYTES
     entry = AuditEntry.objects.get(action="volume.prune")
     assert entry.outcome == AuditEntry.Outcome.OK and name in entry.detail
+    assert later not in entry.detail
+
+
+def test_prune_keeps_a_confirmed_volume_a_container_mounted_since(
+    admin_client, docker_api, volumes, make_container
+):
+    name = volumes.make()
+    user = make_container(["true"], host_config=mounting(name))
+    settle_model(user["Id"])
+
+    response = admin_client.post("/engines/local/volumes/prune/", {"volume": [name]}, follow=True)
+
+    (message,) = shown_messages(response)
+    assert message.startswith("Pruned 0 unused volumes."), message
+    assert f"Kept 1: {name} (used by 1 container now)." in message
+    assert volume_exists(docker_api, name)
 
 
 # -- permissions --------------------------------------------------------------------------

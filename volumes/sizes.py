@@ -15,9 +15,10 @@ from django.core.exceptions import BadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dockerweb import engines, gateway
+from dockerweb import gateway
+from dockerweb.confirmed_prune import CONFIRM_MAX
 from dockerweb.url_converters import VolumeNameConverter
-from volumes.views import VIEW, _volumes, listed
+from volumes.views import VIEW, listed, prunable
 
 # The remove page names its one volume; more than this many names is not a page of ours.
 MAX_NAMED = 50
@@ -42,9 +43,8 @@ def _shown(request) -> tuple[list[str], bool]:
             raise BadRequest("Not volume names.")
         return list(dict.fromkeys(named)), False
     if request.GET.get("unused"):
-        unused = gateway.volumes.prune_preview(
-            _volumes(request), engines.live_for(request).usage_counts("volume")
-        )
+        # Those the prune page lists: its total is what its ticked boxes delete.
+        unused = prunable(request, request.GET.get("q", "").strip()[:200])[:CONFIRM_MAX]
         return [volume.name for volume in unused], True
     query = request.GET.get("q", "").strip()
     return [volume.name for volume in listed(request, query)], False

@@ -1,5 +1,6 @@
 """Volume pages: the list, create, remove (typed confirmation) and prune. Changes are audited."""
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -9,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.records import record
-from dockerweb import engines, gateway
+from dockerweb import confirmed_prune, engines, gateway
 from dockerweb.engine_errors import report_engine_error
 from dockerweb.htmx import render_page_or_partial
-from dockerweb.sizes import human_size
+from dockerweb.url_converters import VolumeNameConverter
 from volumes.forms import VolumeForm
 
 VIEW = "volumes.view_volume"
@@ -172,30 +173,81 @@ def remove(request, volume_name):
     return redirect("volumes:list")
 
 
+_VOLUME_NAME = re.compile(VolumeNameConverter.regex)
+
+
+def prunable(request, q: str = "") -> list[gateway.volumes.VolumeSummary]:
+    """The unused volumes a prune offers (gateway.volumes.prune_preview) matching `q` (as
+    the list's filter), from the live model. Raises EngineUnavailable."""
+    model = engines.live_for(request)
+    unused = gateway.volumes.prune_preview(model.volumes(), model.usage_counts("volume"))
+    needle = q.lower()
+    return [v for v in unused if needle in search_text(v)] if needle else unused
+
+
+def _prune_confirmed(request, names: list[str]) -> confirmed_prune.Outcome:
+    """Remove each confirmed volume that is still unused, one call each. Raises
+    EngineUnavailable."""
+    still = {volume.name for volume in prunable(request)}
+    model = engines.live_for(request)
+    users = model.usage_counts("volume")
+
+    def why_kept(name: str) -> str | None:
+        if name in still:
+            return None
+        if model.volume(name) is None:
+            return ""
+        count = users.get(name, 0)
+        if count:
+            return f"used by {count} container{'s' if count != 1 else ''} now"
+        return "not a volume a prune removes"
+
+    def remove(name: str) -> None:
+        # Without force: the engine refuses a volume a container mounted since the check.
+        gateway.volumes.remove_volume(name)
+        engines.current().refresh("volume", name)
+
+    return confirmed_prune.remove_each(
+        names,
+        why_kept=why_kept,
+        remove=remove,
+        # What the confirmation showed, if it was measured: pruning never waits for a query.
+        size=gateway.disk_usage.last_known,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required(REMOVE, raise_exception=True)
 def prune(request):
-    """GET: the unused volumes that will go (their sizes fill in after); POST: prune, report."""
+    """GET: the unused volumes that will go (their sizes fill in after), ticked; POST (their
+    names): remove those still unused, report what was removed, kept and why, and the space
+    reclaimed (as last measured)."""
     if request.method == "POST":
+        names = confirmed_prune.confirmed_ids(request.POST.getlist("volume"), _VOLUME_NAME)
+        if names is None:
+            messages.error(request, "Nothing pruned: choose unused volumes on this page.")
+            return redirect("volumes:prune")
         try:
-            deleted, reclaimed = gateway.volumes.prune_volumes()
+            outcome = _prune_confirmed(request, names)
         except gateway.GatewayError as exc:
             _audit(request, "volume.prune", "unused volumes", error=exc)
             messages.error(request, f"Could not prune volumes: {exc}")
             return redirect("volumes:prune")
-        summary = (
-            f"Pruned {len(deleted)} unused volume{'s' if len(deleted) != 1 else ''}: "
-            f"{human_size(reclaimed)} reclaimed ({reclaimed} bytes)."
-        )
-        _audit(request, "volume.prune", "unused volumes", detail=f"{summary} {', '.join(deleted)}")
-        messages.success(request, summary)
+        summary = confirmed_prune.summary(outcome, "unused volume", hedge=("", " as last measured"))
+        removed = ", ".join(outcome.removed)
+        detail = f"{summary} Removed: {removed}." if removed else summary
+        _audit(request, "volume.prune", "unused volumes", detail=detail)
+        (messages.success if outcome.removed else messages.warning)(request, summary)
         return redirect("volumes:list")
+    q = request.GET.get("q", "").strip()[:200]
     try:
-        unused = gateway.volumes.prune_preview(
-            _volumes(request), engines.live_for(request).usage_counts("volume")
-        )
+        unused = prunable(request, q)
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
         unused = None
-    context = {"unused": unused}
+    context = {
+        "q": q,
+        "unused": unused[: confirmed_prune.CONFIRM_MAX] if unused is not None else None,
+        "total_count": len(unused or ()),
+    }
     return render(request, "volumes/prune.html", context)

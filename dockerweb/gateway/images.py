@@ -245,18 +245,11 @@ def remove_image(reference: str, *, force: bool = False) -> RemovalResult:
 
 
 def dangling_images() -> list[ImageSummary]:
-    """Images with no tag (what a dangling prune removes). Raises EngineUnavailable."""
+    """Images with no tag (what a dangling prune offers; the portal removes the confirmed
+    ones one by one, never with the engine-wide prune). Raises EngineUnavailable."""
     with translate_errors():
         items = api().images(filters={"dangling": True})
     return [_summary(i) for i in items]
-
-
-def prune_dangling() -> tuple[list[str], int]:
-    """Delete dangling images; (deleted ids, bytes reclaimed). Raises EngineUnavailable."""
-    with translate_errors():
-        answer = api().prune_images(filters={"dangling": True})
-    deleted = [d.get("Deleted") for d in answer.get("ImagesDeleted") or () if d.get("Deleted")]
-    return deleted, answer.get("SpaceReclaimed", 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,7 @@ def _prune_skips_named() -> bool:
 
 
 def prune_preview(volumes: list[VolumeSummary], in_use) -> list[VolumeSummary]:
-    """Those of `volumes` (the engine's, listed by the caller) a prune would delete: the
+    """Those of `volumes` (the engine's, listed by the caller) a prune offers to delete: the
     unused local ones — not in `in_use` (names of volumes some container mounts) —,
     anonymous ones only on engines that skip named volumes. Their sizes come apart
     (disk_usage). Raises EngineUnavailable.
@@ -140,10 +140,3 @@ def prune_preview(volumes: list[VolumeSummary], in_use) -> list[VolumeSummary]:
         and volume.driver == LOCAL_DRIVER
         and (volume.anonymous or not skips_named)
     ]
-
-
-def prune_volumes() -> tuple[list[str], int]:
-    """Delete unused volumes; (deleted names, bytes reclaimed). Raises EngineUnavailable."""
-    with translate_errors():
-        answer = api().prune_volumes()
-    return list(answer.get("VolumesDeleted") or ()), answer.get("SpaceReclaimed", 0) or 0

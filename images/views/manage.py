@@ -1,5 +1,6 @@
 """Changing images: tag, remove (or untag), prune dangling images. Each is audited."""
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -8,9 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.records import record
-from dockerweb import engines, gateway
+from dockerweb import confirmed_prune, engines, gateway
 from dockerweb.engine_errors import report_engine_error
-from dockerweb.sizes import human_size
 from images.views import PUSH, REMOVE
 from images.views.browse import (
     TagForm,
@@ -162,35 +162,97 @@ def _removal_summary(removal: gateway.images.RemovalResult, image) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+# The engine's image ids: what the prune page lists and posts back.
+_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _matches(image: gateway.images.ImageSummary, q: str) -> bool:
+    """`q` starts the image's id or is part of one of its labels (key=value)."""
+    labels = " ".join(f"{k}={v}" for k, v in image.labels.items()).lower()
+    return image.id.removeprefix("sha256:").startswith(q.removeprefix("sha256:")) or q in labels
+
+
+def _prunable(request, q: str) -> tuple[list[gateway.images.ImageSummary], int]:
+    """The dangling images no container uses (those the engine would refuse) matching `q`,
+    oldest first, at most CONFIRM_MAX, and how many such there are. One listing of the
+    dangling images (the engine filters them); who uses them comes from the live model.
+
+    Raises EngineUnavailable."""
+    users = engines.live_for(request).usage_counts("image")
+    q = q.lower()
+    unused = [
+        i
+        for i in gateway.images.dangling_images()
+        if not users.get(i.id) and (not q or _matches(i, q))
+    ]
+    unused.sort(key=lambda i: i.created)
+    return unused[: confirmed_prune.CONFIRM_MAX], len(unused)
+
+
+def _prune_confirmed(request, ids: list[str]) -> confirmed_prune.Outcome:
+    """Remove each confirmed image that is still dangling and unused, one call each.
+    Raises EngineUnavailable."""
+    now = {i.id: i for i in gateway.images.dangling_images()}
+    users = engines.live_for(request).usage_counts("image")
+
+    def why_kept(image_id: str) -> str | None:
+        if image_id in now:
+            count = users.get(image_id, 0)
+            return f"used by {count} container{'s' if count != 1 else ''}" if count else None
+        try:
+            tags = gateway.images.inspect_image(image_id).tags
+        except gateway.NotFound:
+            return ""
+        return f"tagged {', '.join(tags)} now" if tags else "no longer dangling"
+
+    return confirmed_prune.remove_each(
+        ids,
+        why_kept=why_kept,
+        # By id, without force: the engine refuses one a container uses or an image is
+        # built on, whatever happened since the check.
+        remove=lambda image_id: gateway.images.remove_image(image_id),
+        size=lambda image_id: now[image_id].size,
+    )
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required(REMOVE, raise_exception=True)
 def prune(request):
-    """GET: the dangling images that will go and their size; POST: prune and report."""
+    """GET: the dangling images that will go (at most CONFIRM_MAX) and their size, ticked;
+    POST (their ids): remove those still dangling and unused, report what was removed,
+    kept and why, and the space reclaimed."""
     if request.method == "POST":
+        ids = confirmed_prune.confirmed_ids(request.POST.getlist("image"), _IMAGE_ID)
+        if ids is None:
+            messages.error(request, "Nothing pruned: choose dangling images on this page.")
+            return redirect("images:prune")
         try:
-            before = {i.id for i in gateway.images.dangling_images()}
-            deleted, reclaimed = gateway.images.prune_dangling()
+            outcome = _prune_confirmed(request, ids)
         except gateway.GatewayError as exc:
             _audit(request, "image.prune", "dangling images", error=exc)
             messages.error(request, f"Could not prune dangling images: {exc}")
             return redirect("images:prune")
-        count = len(before & set(deleted))
-        summary = (
-            f"Pruned {count} dangling image{'s' if count != 1 else ''}: "
-            f"{human_size(reclaimed)} reclaimed ({reclaimed} bytes)."
-        )
-        removed = ", ".join(sorted(before & set(deleted)))
-        _audit(request, "image.prune", "dangling images", detail=f"{summary} {removed}".strip())
+        summary = confirmed_prune.summary(outcome, "dangling image", label=_short)
+        removed = ", ".join(outcome.removed)
+        detail = f"{summary} Removed: {removed}." if removed else summary
+        _audit(request, "image.prune", "dangling images", detail=detail)
         engines.current().refresh("image", "")  # the next page shows the result
-        messages.success(request, summary)
+        (messages.success if outcome.removed else messages.warning)(request, summary)
         return redirect("images:list")
+    dangling, total_count = None, 0
+    q = request.GET.get("q", "").strip()[:200]
     try:
-        dangling = gateway.images.dangling_images()
+        dangling, total_count = _prunable(request, q)
     except gateway.GatewayError as exc:
         report_engine_error(request, exc)
-        dangling = None
     context = {
+        "q": q,
         "dangling": dangling,
+        "total_count": total_count,
         "total": sum(i.size for i in dangling or ()),
     }
     return render(request, "images/prune.html", context)
