@@ -1,5 +1,7 @@
 """The engines stored on the Engines page, as specs the registry (dockerweb/engines.py) uses."""
 
+import logging
+
 from django.db import DatabaseError
 
 from dockerweb import secret_box
@@ -7,13 +9,23 @@ from dockerweb.engine_specs import EngineSpec, SshMaterial, TlsMaterial
 
 from .models import EngineConfig
 
+log = logging.getLogger(__name__)
+
 
 def load_stored_specs(timeout: float) -> dict[str, EngineSpec]:
     try:
         configs = list(EngineConfig.objects.all())
     except DatabaseError:  # not migrated yet (manage.py migrate itself, a fresh install)
         return {}
-    return {config.name: spec_of(config, timeout) for config in configs}
+    specs = {}
+    for config in configs:
+        try:
+            specs[config.name] = spec_of(config, timeout)
+        except ValueError:
+            # Stored with another encryption key (DOCKERWEB_ENCRYPTION_KEY changed): this one
+            # engine is unusable until an administrator gives its keys again; the others work.
+            log.warning("engine %s: its stored keys can't be decrypted; skipped", config.name)
+    return specs
 
 
 def spec_of(config: EngineConfig, timeout: float) -> EngineSpec:

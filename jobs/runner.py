@@ -37,7 +37,9 @@ SAVE_INTERVAL = 2.0
 HEARTBEAT_INTERVAL = 5.0
 STALE_AFTER = timedelta(seconds=20)
 REAP_INTERVAL = 5.0
-INTERRUPTED_ERROR = "The portal stopped while this job ran; its outcome is unknown."
+INTERRUPTED_ERROR = (
+    "The portal process running this job stopped while it ran; its outcome is unknown."
+)
 OUTPUT_LIMIT = 64 * 1024
 LINES_PER_UPDATE = 500
 

@@ -269,3 +269,31 @@ def test_the_engines_own_ca_is_trusted_whatever_requests_ca_bundle_says(
     finally:
         connection.close()
     assert answer.version and answer.latency_ms >= 0
+
+
+def test_an_engine_whose_keys_cant_be_decrypted_is_skipped_not_fatal(caplog):
+    """Stored under another encryption key: that engine is left out, every other one works."""
+    good = TlsSet.make("good")
+    EngineConfig.objects.create(
+        name="readable",
+        address="tcp://127.0.0.1:1",
+        tls_ca=secret_box.encrypt(good.ca),
+        tls_cert=secret_box.encrypt(good.client.cert),
+        tls_key=secret_box.encrypt(good.client.key),
+    )
+    EngineConfig.objects.create(
+        name="other-key",
+        address="tcp://127.0.0.1:2",
+        tls_ca="gAAAAA-made-with-another-key",
+        tls_cert="gAAAAA-made-with-another-key",
+        tls_key="gAAAAA-made-with-another-key",
+    )
+    engines.forget_stored()
+    try:
+        found = engines.specs()
+        assert "readable" in found and "other-key" not in found
+        assert engines.default_name() in found
+        assert "other-key: its stored keys can't be decrypted" in caplog.text
+    finally:
+        EngineConfig.objects.all().delete()
+        engines.forget_stored()
