@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "images",
     "volumes",
     "networks",
+    "swarm",
     "engines",
     "dashboard",
     "roles",

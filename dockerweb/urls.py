@@ -13,6 +13,7 @@ urlpatterns = [
     path("images/", include("images.urls")),
     path("volumes/", include("volumes.urls")),
     path("networks/", include("networks.urls")),
+    path("swarm/", include("swarm.urls")),
     path("jobs/", include("jobs.urls")),
     path("audit/", include("audit.urls")),
     path("preferences/", include("preferences.urls")),
