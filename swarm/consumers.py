@@ -5,7 +5,7 @@ dockerweb/asgi.py), take a stream slot (dockerweb/stream_limits.py) and work on 
 of their URL (engines.current(): their gateway calls and threads go to it).
 
 `SwarmEventsConsumer` follows the engine's service and node events, and the container
-events of service tasks on this node, and tells the page `{"type": "changed"}` (at most
+events of service tasks on this node, and tells the page `{"type": "changed", "kinds": […]}` (at most
 every CHANGE_INTERVAL): the page fetches its live parts again. A task on another node starts
 without an event reaching this engine, so after a service event the socket looks at that
 service's tasks a few times (SETTLE_SECONDS at most, every SETTLE_INTERVAL) until each one is
@@ -63,6 +63,7 @@ class SwarmEventsConsumer(_SwarmSocket):
         if not await self.allowed():
             return
         self.pending: asyncio.Task | None = None
+        self.kinds: set[str] = set()
         self.settling: dict[str, asyncio.Task] = {}
         await self.accept()
         self.task = asyncio.create_task(self._follow(), name="swarm-events")
@@ -97,22 +98,26 @@ class SwarmEventsConsumer(_SwarmSocket):
 
     def _seen(self, event) -> None:
         if event.type == "container":
-            service_id = event.attributes.get(gateway.swarm.SERVICE_ID_LABEL)
-            if not service_id:
+            if not event.attributes.get(gateway.swarm.SERVICE_ID_LABEL):
                 return  # not a task: the containers pages have their own live updates
-            self.changed()
+            self.changed("task")
             return
-        self.changed()
+        self.changed(event.type)
         if event.type == "service" and event.action != "remove":
             self._settle(event.id)
 
-    def changed(self) -> None:
+    def changed(self, kind: str = "") -> None:
+        """Say "changed" soon, once for a burst; `kinds` tells what moved (service, node,
+        task; none for a catch-up)."""
+        if kind:
+            self.kinds.add(kind)
         if self.pending is None or self.pending.done():
             self.pending = asyncio.create_task(self._say_changed())
 
     async def _say_changed(self) -> None:
         await asyncio.sleep(CHANGE_INTERVAL)
-        await self.send_json({"type": "changed"})
+        kinds, self.kinds = sorted(self.kinds), set()
+        await self.send_json({"type": "changed", "kinds": kinds})
 
     def _settle(self, service_id: str) -> None:
         running = self.settling.get(service_id)
@@ -132,7 +137,7 @@ class SwarmEventsConsumer(_SwarmSocket):
                 return
             now = [(t.id, t.state, t.desired_state) for t in tasks]
             if seen is not None and now != seen:
-                self.changed()
+                self.changed("task")
             seen = now
             if all(t.state == t.desired_state or t.state in SETTLED for t in tasks) and all(
                 t.state != "running" or t.desired_state == "running" for t in tasks
@@ -149,16 +154,44 @@ class ServiceLogsConsumer(_SwarmSocket):
         self.timestamps = query.get("timestamps", ["0"])[0] == "1"
         self.service_id = self.scope["url_route"]["kwargs"]["service_id"]
         self.relay: ByteRelay | None = None
+        self.stream = None
         await self.accept()
         self.task = asyncio.create_task(self._stream(), name=f"service-logs-{self.service_id}")
+        self.watch = asyncio.create_task(self._watch_removal(), name="service-logs-removal")
 
     async def disconnect(self, code):
-        if self.relay is not None:
+        if getattr(self, "watch", None) is not None:
+            self.watch.cancel()
+        if getattr(self, "relay", None) is not None:
             self.relay.close()
-        stream = getattr(self, "stream", None)
-        if stream is not None:
-            stream.close()
+        if getattr(self, "stream", None) is not None:
+            self.stream.close()
         await super().disconnect(code)
+
+    async def _watch_removal(self) -> None:
+        """The engine keeps a service's followed logs open after the service is removed:
+        its remove event ends them here."""
+        while True:
+            try:
+                service = await asyncio.to_thread(gateway.swarm.service, self.service_id)
+                events = await open_in_thread(gateway.events.open_event_stream, ("service",))
+            except gateway.NotFound:
+                return  # the log socket says so itself
+            except gateway.GatewayError:
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            iterator = ThreadedIterator(events, events.close, name="service-logs-events")
+            try:
+                async for event in iterator:
+                    if event.id == service.id and event.action == "remove":
+                        if self.stream is not None:
+                            self.stream.close()
+                        return
+            except Exception:  # noqa: BLE001, S110 - the engine went away: look again
+                pass
+            finally:
+                iterator.close()
+            await asyncio.sleep(RETRY_SECONDS)
 
     async def _stream(self) -> None:
         tail = self.tail
