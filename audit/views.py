@@ -5,12 +5,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditEntry
+from dockerweb import engines
 
 
 @require_GET
 @permission_required("audit.view_auditentry", raise_exception=True)
 def entry_list(request):
-    entries = AuditEntry.objects.all()
+    # The activity on this engine (grants are per engine); administrators also see what
+    # concerns no engine (engines added, roles granted).
+    on_engine = Q(engine=engines.current_name())
+    entries = AuditEntry.objects.filter(
+        on_engine | Q(engine="") if request.user.is_superuser else on_engine
+    )
     query = request.GET.get("q", "").strip()
     if query:
         entries = entries.filter(

@@ -9,9 +9,9 @@ that were there stay. Then, against one Daphne portal, in one run:
   a container's logs page): median time and bytes over interleaved rounds, each round
   beginning with the raw listing `GET /containers/json?all=1` it is compared with;
   goal ≤ 1.0 × that raw listing and ≤ 150 KB;
-- 10 and 20 users on /containers/ at once: p95 against the raw listing (goal ≤ 2×) and the
+- 10 and 20 users on /engines/local/containers/ at once: p95 against the raw listing (goal ≤ 2×) and the
   answers that weren't pages (not a 200, or a 200 with the engine banner shown: goal none);
-- Chromium loading /containers/: load event and elements (goal ≤ 1 s, ≤ 10,000);
+- Chromium loading /engines/local/containers/: load event and elements (goal ≤ 1 s, ≤ 10,000);
 - the portal's RSS before and after its first page, as a proxy for what it keeps per
   10,000 containers;
 - event → page p95 with this many containers (bench/event_latency.py; goal ≤ 50 ms).
@@ -98,14 +98,14 @@ def run() -> list[Result]:
 def page_urls(api, logs_id: str) -> dict[str, str]:
     bridge = api.inspect_network("bridge")["Id"]
     return {
-        "/containers/": "/containers/",
-        "/images/": "/images/",
-        "/volumes/": "/volumes/",
-        "/networks/": "/networks/",
-        "network bridge": f"/networks/{bridge}/",
-        "/jobs/": "/jobs/",
-        "/audit/": "/audit/",
-        "container logs": f"/containers/{logs_id}/",
+        "/engines/local/containers/": "/engines/local/containers/",
+        "/engines/local/images/": "/engines/local/images/",
+        "/engines/local/volumes/": "/engines/local/volumes/",
+        "/engines/local/networks/": "/engines/local/networks/",
+        "network bridge": f"/engines/local/networks/{bridge}/",
+        "/engines/local/jobs/": "/engines/local/jobs/",
+        "/engines/local/audit/": "/engines/local/audit/",
+        "container logs": f"/engines/local/containers/{logs_id}/",
     }
 
 
@@ -119,10 +119,10 @@ def measure(api) -> list[Result]:
     with running_portal() as portal:
         rss_start = rss_mib(portal.pid)
         http = portal.session()
-        first = fetch(http, f"{portal.url}/containers/")
+        first = fetch(http, f"{portal.url}/engines/local/containers/")
         rss_first = rss_mib(portal.pid)
         print(
-            f"  first /containers/: {ms(first.seconds)}, {first.size / 1000:.0f} KB; "
+            f"  first /engines/local/containers/: {ms(first.seconds)}, {first.size / 1000:.0f} KB; "
             f"RSS {rss_start[0]:.0f} → {rss_first[0]:.0f} MiB"
         )
         raw, results = page_rounds(api, http, portal.url, pages)
@@ -130,11 +130,15 @@ def measure(api) -> list[Result]:
         for users in USERS:
             results.append(
                 phase(
-                    f"busy: {users} users /containers/",
-                    lambda n=users: team(sessions[:n], f"{portal.url}/containers/", raw),
+                    f"busy: {users} users /engines/local/containers/",
+                    lambda n=users: team(
+                        sessions[:n], f"{portal.url}/engines/local/containers/", raw
+                    ),
                 )
             )
-        results.append(phase("busy: Chromium /containers/", lambda: browser_rounds(api, portal)))
+        results.append(
+            phase("busy: Chromium /engines/local/containers/", lambda: browser_rounds(api, portal))
+        )
         rss_end = rss_mib(portal.pid)
     results.append(memory_result(rss_start, rss_first, rss_end, first))
     return results
@@ -189,7 +193,7 @@ def team(sessions, url: str, raw: float) -> Result:
         f"({p95 / raw:.2f}× raw), {rate:.1f} pages/s, {errors} errors ({banners} banner pages)"
     )
     return Result(
-        name=f"busy: {len(sessions)} users /containers/",
+        name=f"busy: {len(sessions)} users /engines/local/containers/",
         figure=f"p95 {ms(p95)}, {errors}/{len(answers)} errors",
         raw=f"raw {ms(raw)}",
         ratio=p95 / raw,
@@ -210,7 +214,7 @@ def phase(name: str, measure_it) -> Result:
 
 def browser_rounds(api, portal) -> Result:
     with browser_page(portal) as page:
-        return browser_figures(api, page, f"{portal.url}/containers/")
+        return browser_figures(api, page, f"{portal.url}/engines/local/containers/")
 
 
 def browser_figures(api, page, url: str) -> Result:
@@ -224,11 +228,11 @@ def browser_figures(api, page, url: str) -> Result:
     dom = median([f["dom"] for f in loads])
     elements = max(f["elements"] for f in loads)
     print(
-        f"  Chromium /containers/: load {load:.0f} ms (DOMContentLoaded {dom:.0f} ms), "
+        f"  Chromium /engines/local/containers/: load {load:.0f} ms (DOMContentLoaded {dom:.0f} ms), "
         f"{elements} elements; raw {ms(raw)}"
     )
     return Result(
-        name="busy: Chromium /containers/",
+        name="busy: Chromium /engines/local/containers/",
         figure=f"load {load:.0f} ms, {elements} elements",
         raw=f"raw {ms(raw)}",
         ratio=load / 1000 / raw,
@@ -253,7 +257,7 @@ def memory_result(start, first, end, first_page) -> Result:
         met=None,
         notes=[
             f"RSS {end[0]:.0f} MiB after every bench, peak {end[1]:.0f} MiB",
-            f"first /containers/ (cold): {ms(first_page.seconds)}, {first_page.size / 1000:.0f} KB",
+            f"first /engines/local/containers/ (cold): {ms(first_page.seconds)}, {first_page.size / 1000:.0f} KB",
         ],
     )
 

@@ -1,6 +1,6 @@
 """The container table with 1,000 containers against the raw listing it is built from.
 
-Goal: the median logged-in GET /containers/ (full body) takes at most 1.5 × the median raw
+Goal: the median logged-in GET /engines/local/containers/ (full body) takes at most 1.5 × the median raw
 GET /containers/json?all=1 (docker-py low-level `api.containers(all=True)`), both timed in
 the same rounds, interleaved, so engine and machine load hit both alike.
 """
@@ -55,7 +55,7 @@ def run() -> Result:
         create_many(api, CONTAINERS)
         with running_portal() as portal:
             http = portal.session()
-            url = f"{portal.url}/containers/"
+            url = f"{portal.url}/engines/local/containers/"
             total = len(api.containers(all=True))
             # Warm up both paths (template compilation, connection pools, caches).
             for _ in range(3):
@@ -81,7 +81,9 @@ def run() -> Result:
     raw, page = median(raw_times), median(page_times)
     ratio = page / raw
     print(f"  raw  listing: median {ms(raw)}, p90 {ms(percentile(raw_times, 90))}")
-    print(f"  page /containers/: median {ms(page)}, p90 {ms(percentile(page_times, 90))}")
+    print(
+        f"  page /engines/local/containers/: median {ms(page)}, p90 {ms(percentile(page_times, 90))}"
+    )
     print(f"  ratio page/raw (medians): {ratio:.2f} (goal ≤ {GOAL})")
     return Result(
         name="containers_page",

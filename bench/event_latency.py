@@ -1,6 +1,6 @@
 """From an engine event to the browser: start/stop a container 100 times, time each message.
 
-Chromium has the container page open; its own /ws/live/ socket is watched (a WebSocket
+Chromium has the container page open; its own /engines/local/ws/live/ socket is watched (a WebSocket
 wrapper installed before the page's scripts run) and every "container" message caused by a
 start or die event is stamped on arrival. Latency = arrival − the engine event's timeNano (the
 payload's time_nano): same machine, same clock. Events of one container that the live model applies in one batch
@@ -48,7 +48,7 @@ WATCH_LIVE_SOCKET = """
   window.WebSocket = class extends Native {
     constructor(url, protocols) {
       super(url, protocols);
-      if (String(url).includes("/ws/live/")) {
+      if (String(url).includes("/engines/local/ws/live/")) {
         this.addEventListener("message", (event) => {
           window.__live.push([performance.timeOrigin + performance.now(), event.data]);
         });
@@ -106,7 +106,9 @@ def latencies(pairs) -> list[float]:
 
 def run(background: int = 0, goal_ms: float = GOAL_MS, name: str = "event_latency") -> Result:
     extra = f", {background} more containers" if background else ""
-    print(f"event_latency: {CYCLES} start/stop cycles, Chromium on /containers/{extra}")
+    print(
+        f"event_latency: {CYCLES} start/stop cycles, Chromium on /engines/local/containers/{extra}"
+    )
     api = engine_api()
     raw = None
     try:
@@ -119,7 +121,7 @@ def run(background: int = 0, goal_ms: float = GOAL_MS, name: str = "event_latenc
         )
         with running_portal() as portal, browser_page(portal) as page:
             page.add_init_script(WATCH_LIVE_SOCKET)
-            page.goto(f"{portal.url}/containers/")
+            page.goto(f"{portal.url}/engines/local/containers/")
             page.wait_for_function("() => document.body.dataset.live === 'connected'")
             skew, uncertainty = clock_skew_ms(page)
             raw = RawEvents(api, container_id)

@@ -5,8 +5,8 @@ local registry (Debian's docker-registry, started here on a free port, removed a
 
 Time: ROUNDS interleaved rounds, the local copy removed before each pull:
 - `docker pull <ref>` (the CLI), timed start to exit;
-- the portal: Chromium sits on the Jobs page (its /ws/jobs/ socket open); a logged-in
-  session POSTs /images/pull/; timed from before the POST to the page receiving the
+- the portal: Chromium sits on the Jobs page (its /engines/local/ws/jobs/ socket open); a logged-in
+  session POSTs /engines/local/images/pull/; timed from before the POST to the page receiving the
   job's "succeeded" notice.
 Frames: a local pull is over in well under a second, too short to count frames in, so one
 more portal pull goes through a proxy that limits each connection to PROXY_RATE (a remote
@@ -62,13 +62,13 @@ WATCH_JOB_SOCKETS = """
     constructor(url, protocols) {
       super(url, protocols);
       const path = new URL(String(url)).pathname;
-      if (path === "/ws/jobs/") {
+      if (path === "/engines/local/ws/jobs/") {
         this.addEventListener("open", () => { window.__listOpen = true; });
         this.addEventListener("message", (event) => {
           window.__listed.push([performance.timeOrigin + performance.now(), JSON.parse(event.data)]);
           if (window.__onListed) window.__onListed();
         });
-      } else if (path.startsWith("/ws/jobs/")) {
+      } else if (path.startsWith("/engines/local/ws/jobs/")) {
         this.addEventListener("message", (event) => {
           window.__job.push([performance.timeOrigin + performance.now(), JSON.parse(event.data)]);
         });
@@ -119,9 +119,9 @@ def cli_pull(api, reference: str) -> float:
 def start_portal_pull(portal, http, reference: str) -> str:
     """POST the pull form; returns the job page's path."""
     response = http.post(
-        f"{portal.url}/images/pull/",
+        f"{portal.url}/engines/local/images/pull/",
         data={"image": reference, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
-        headers={"Referer": f"{portal.url}/images/pull/"},
+        headers={"Referer": f"{portal.url}/engines/local/images/pull/"},
         allow_redirects=False,
         timeout=30,
     )
@@ -133,7 +133,7 @@ def start_portal_pull(portal, http, reference: str) -> str:
 def portal_pull(api, portal, http, page, reference: str) -> float:
     """Seconds from before the POST to the Jobs page hearing that the job succeeded."""
     remove(api, reference)
-    page.goto(f"{portal.url}/jobs/")
+    page.goto(f"{portal.url}/engines/local/jobs/")
     page.wait_for_function("() => window.__listOpen")
     started = time.time()
     job_id = start_portal_pull(portal, http, reference).rstrip("/").rsplit("/", 1)[-1]

@@ -4,7 +4,7 @@ million lines in the Logs tab.
     .venv/bin/python bench/logs_stream.py [relay] [followers] [million]   (all by default)
 
 **relay** — 200,000 log lines to the browser against `docker logs` of the same lines.
-Goal: Chromium receiving the lines over /ws/containers/<id>/logs/?tail=200000 — split into
+Goal: Chromium receiving the lines over /engines/local/ws/containers/<id>/logs/?tail=200000 — split into
 lines with the viewer's own LogReader (static/js/logs.js), not painted —
 takes at most 1.25 × `docker logs --tail 200000 <id> > /dev/null`. Both are timed from
 before the connection to the last line, 5 runs each, medians; again with timestamps.
@@ -153,9 +153,12 @@ def run_relay(api) -> Result:
             message="the container to log all its lines",
         )
         with running_portal(RELAY_ENV) as portal, browser_page(portal) as page:
-            page.goto(f"{portal.url}/containers/")
+            page.goto(f"{portal.url}/engines/local/containers/")
             page.add_script_tag(url="/static/js/logs.js")
-            ws_url = portal.url.replace("http", "ws", 1) + f"/ws/containers/{container_id}/logs/"
+            ws_url = (
+                portal.url.replace("http", "ws", 1)
+                + f"/engines/local/ws/containers/{container_id}/logs/"
+            )
             for timestamps in (False, True):
                 time_docker_logs(container_id, timestamps)  # warm the engine's file cache
                 time_browser(page, ws_url, timestamps)
@@ -232,7 +235,7 @@ async def _hold_followers(url, headers, count, live, stop) -> None:
 
 
 _REQUEST = re.compile(rb"(?:GET|POST|PUT|DELETE|HEAD) (\S+) HTTP/1\.1\r\n")
-_LOGS = re.compile(rb"/containers/[^/]+/logs\?")
+_LOGS = re.compile(rb"/engines/local/containers/[^/]+/logs\?")
 
 
 class EngineRequests(SocketProxy):
@@ -307,7 +310,7 @@ def run_followers(api) -> Result:
     try:
         with running_portal({**FOLLOWERS_ENV, "DOCKER_HOST": engine.address}) as portal:
             http = portal.session()
-            path = f"/ws/containers/{container_id}/logs/?tail=10"
+            path = f"/engines/local/ws/containers/{container_id}/logs/?tail=10"
             url = portal.url.replace("http", "ws", 1) + path
             headers = {"Cookie": f"sessionid={http.cookies['sessionid']}", "Origin": portal.url}
 
@@ -424,7 +427,7 @@ def run_million(api, budget: str | None) -> dict:
     api.start(container_id)
     try:
         with running_portal(env) as portal, browser_page(portal) as page:
-            page.goto(f"{portal.url}/containers/{container_id}/")
+            page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
             output = page.locator("[data-log-output]")
             output.locator(".line", has_text="ready").wait_for()
             tail = page.get_by_label("Lines to load")

@@ -46,7 +46,7 @@ VIEWERS_ENV = {  # one user holds them all: lift the per-user and per-process so
 }
 # Busy enough to have something to show, without taking a CPU from the measurement.
 TICKS = "i=0; while true; do i=$((i+1)); echo tick-$i > /tmp/tick; sleep 0.1; done"
-STATS_REQUEST = r"/containers/[0-9a-f]+/stats\?"
+STATS_REQUEST = r"/engines/local/containers/[0-9a-f]+/stats\?"
 
 
 def hold_viewers(url, headers, count, live, stop) -> None:
@@ -104,7 +104,10 @@ def run() -> Result:
         engine.start()
         with running_portal({**VIEWERS_ENV, "DOCKER_HOST": engine.address}) as portal:
             http = portal.session()
-            url = portal.url.replace("http", "ws", 1) + f"/ws/containers/{container_id}/stats/"
+            url = (
+                portal.url.replace("http", "ws", 1)
+                + f"/engines/local/ws/containers/{container_id}/stats/"
+            )
             headers = {"Cookie": f"sessionid={http.cookies['sessionid']}", "Origin": portal.url}
 
             def hold(count: int):

@@ -168,9 +168,9 @@ def run() -> Result:
             viewer = portal.session(*VIEWER)
             streamer = portal.session(*STREAMER)
             urls = [
-                f"{portal.url}/containers/",
-                f"{portal.url}/jobs/",
-                f"{portal.url}/containers/{printer}/",
+                f"{portal.url}/engines/local/containers/",
+                f"{portal.url}/engines/local/jobs/",
+                f"{portal.url}/engines/local/containers/{printer}/",
             ]
             load_pages(viewer, urls, 1.0)  # warm-up: templates, connections
             quiet = load_pages(viewer, urls, PHASE_SECONDS)
@@ -181,7 +181,8 @@ def run() -> Result:
                 message="the printer to fill its log",
             )
             ws_url = (
-                portal.url.replace("http", "ws", 1) + f"/ws/containers/{printer}/logs/?tail=all"
+                portal.url.replace("http", "ws", 1)
+                + f"/engines/local/ws/containers/{printer}/logs/?tail=all"
             )
             cookie = f"sessionid={streamer.cookies['sessionid']}"
             for block in range(BLOCKS):

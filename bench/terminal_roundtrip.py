@@ -51,7 +51,10 @@ def _portal_key(ws, key: bytes) -> float:
 
 def portal_round_trips(portal, container_id: str) -> list[float]:
     http = portal.session()
-    url = portal.url.replace("http://", "ws://") + f"/ws/containers/{container_id}/terminal/"
+    url = (
+        portal.url.replace("http://", "ws://")
+        + f"/engines/local/ws/containers/{container_id}/terminal/"
+    )
     headers = {"Cookie": f"sessionid={http.cookies['sessionid']}", "Origin": portal.url}
     with connect(url, additional_headers=headers, proxy=None, open_timeout=10) as ws:
         ws.send(json.dumps({"open": {"command": "cat"}, "size": [120, 40]}))

@@ -1,7 +1,8 @@
 """ASGI entry point: Django for HTTP, Channels consumers for websockets.
 
 Websockets pass the Origin check (dockerweb/origins.py: only the portal's own pages, by exact
-scheme + host + port, may open them) and the session login before any consumer sees them.
+scheme + host + port, may open them), the session login and the engine in their path
+(dockerweb/engine_scope.py: `/engines/<name>/ws/…`) before any consumer sees them.
 """
 
 import os
@@ -14,6 +15,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from dockerweb.engine_scope import EngineScopeASGI  # noqa: E402
 from dockerweb.main_loop import RememberLoop  # noqa: E402
 from dockerweb.origins import PortalOriginValidator  # noqa: E402
 from dockerweb.routing import websocket_urlpatterns  # noqa: E402
@@ -23,7 +25,7 @@ application = RememberLoop(
         {
             "http": django_asgi_app,
             "websocket": PortalOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                AuthMiddlewareStack(EngineScopeASGI(URLRouter(websocket_urlpatterns)))
             ),
         }
     )

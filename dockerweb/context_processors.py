@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from dockerweb import engines, gateway, sidebar
+from dockerweb import engine_switcher, engines, gateway, sidebar
+from dockerweb.engine_urls import engine_prefix
 
 
 def portal(request):
@@ -10,14 +11,19 @@ def portal(request):
     The sidebar and the banner are computed only if the template shows them (a partial
     doesn't), from the live model: no engine call.
     """
+    engine = engines.current()
     return {
         "engine_problem": SimpleLazyObject(lambda: _engine_problem(request)),
-        "engine_address": engines.current().address,
+        "engine_name": engine.name,
+        "engine_address": engine.address,
+        # What the engine's page and socket paths start with: /engines/<name>.
+        "engine_prefix": engine_prefix(engine.name),
+        "engine_switcher": SimpleLazyObject(lambda: engine_switcher.choices(request)),
         "log_lines_kept": settings.LOG_LINES_KEPT,
         "sidebar": SimpleLazyObject(lambda: _sidebar(request)),
         # The model's version this page was rendered from: the live socket tells the page to
         # fetch its lists again if the model moved on before the socket joined.
-        "model_version": SimpleLazyObject(lambda: str(engines.current().model.version)),
+        "model_version": SimpleLazyObject(lambda: str(engine.model.version)),
     }
 
 

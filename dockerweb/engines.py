@@ -24,7 +24,7 @@ from django.conf import settings
 
 from dockerweb import gateway
 from dockerweb.engine_specs import NAME_PATTERN, EngineSpec, valid_name
-from dockerweb.gateway.client import Connection
+from dockerweb.gateway.client import Connection, connection_for
 from dockerweb.live_model import LiveModel
 from dockerweb.live_model.sync import ModelSync
 
@@ -43,7 +43,7 @@ class Engine:
     def __init__(self, spec: EngineSpec):
         self.spec = spec
         self.name = spec.name
-        self.connection = Connection(spec.address, spec.timeout, spec.tls, spec.ssh)
+        self.connection = connection_for(spec.address, spec.timeout, spec.tls, spec.ssh)
         # The live model's own connection: its endless events stream and its calls don't
         # take connections from the pool pages use (nor get closed with it by `reset`).
         self.model_connection = Connection(spec.address, spec.timeout, spec.tls, spec.ssh)
@@ -122,7 +122,8 @@ _stored: tuple[float, dict[str, EngineSpec]] | None = None
 
 
 def stored_specs() -> dict[str, EngineSpec]:
-    """The engines added on the Engines page (decrypted), cached STORED_TTL seconds."""
+    """The engines added on the Engines page (decrypted), cached STORED_TTL seconds. Engines
+    removed or changed since the last read are retired (their model stops watching)."""
     global _stored
     now = time.monotonic()
     with _stored_lock:
@@ -133,6 +134,7 @@ def stored_specs() -> dict[str, EngineSpec]:
     specs = load_stored_specs(settings.DOCKER_TIMEOUT)
     with _stored_lock:
         _stored = (time.monotonic(), specs)
+    _retire_stale(set(specs.values()))
     return specs
 
 
@@ -170,21 +172,25 @@ _engines: dict[EngineSpec, Engine] = {}
 def get(name: str) -> Engine:
     """The Engine called `name`, built on first use and again when its spec changed.
 
-    Raises UnknownEngine.
+    A declared engine is found without the database (the default one is asked for from
+    async code that has no engine in its path: tests, the main loop). Raises UnknownEngine.
     """
-    every = specs()
-    spec = every.get(name)
+    spec = declared_specs().get(name) or stored_specs().get(name)
     if spec is None:
         raise UnknownEngine(name)
     with _lock:
         engine = _engines.get(spec)
         if engine is None:
             engine = _engines[spec] = Engine(spec)
-        stale = [key for key in _engines if not key.declared and every.get(key.name) != key]
-        retired = [_engines.pop(key) for key in stale]
+    return engine
+
+
+def _retire_stale(stored: set[EngineSpec]) -> None:
+    with _lock:
+        stale = [spec for spec in _engines if not spec.declared and spec not in stored]
+        retired = [_engines.pop(spec) for spec in stale]
     for old in retired:
         threading.Thread(target=old.retire, name=f"retire-{old.name}", daemon=True).start()
-    return engine
 
 
 def all_started() -> list[Engine]:

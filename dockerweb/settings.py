@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The engine the URL names: checked, and current for the rest of the request.
+    "dockerweb.engine_scope.EngineScopeMiddleware",
     # Deny by default: every view needs a logged-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -193,6 +195,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Roles given on some engines only (dockerweb/engine_access.py).
+    "dockerweb.engine_access.EngineGrantBackend",
 ]
 
 # Log-in throttling (django-axes). Failures count per username and per client address, each on

@@ -1,21 +1,12 @@
-from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import include, path
+"""The default engine's URLconf: what `reverse()` gives outside a request (tests, commands).
 
-from dashboard.views import home
+Every engine has one of the same shape (dockerweb/engine_urls.py), chosen per request by
+the engine its URL names (dockerweb/engine_scope.py).
+"""
 
-urlpatterns = [
-    path("", home, name="home"),
-    path("dashboard/", include("dashboard.urls")),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("containers/", include("containers.urls")),
-    path("images/", include("images.urls")),
-    path("volumes/", include("volumes.urls")),
-    path("networks/", include("networks.urls")),
-    path("swarm/", include("swarm.urls")),
-    path("jobs/", include("jobs.urls")),
-    path("audit/", include("audit.urls")),
-    path("preferences/", include("preferences.urls")),
-    path("admin/", admin.site.urls),
-]
+from django.conf import settings
+
+from dockerweb.engine_urls import patterns_for
+
+_default = settings.DOCKERWEB_ENGINES[0].name if settings.DOCKERWEB_ENGINES else "local"
+urlpatterns = patterns_for(_default)

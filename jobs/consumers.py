@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from dockerweb import engines
 from dockerweb.stream_limits import StreamSlot
 from dockerweb.ws_auth import user_may
 from jobs.groups import job_group, jobs_list_group
@@ -13,7 +14,8 @@ VIEW = "jobs.view_job"
 
 @database_sync_to_async
 def _snapshot(job_id) -> dict | None:
-    job = Job.objects.filter(pk=job_id).first()
+    # Only a job of the socket's engine (grants are per engine).
+    job = Job.objects.filter(pk=job_id, engine=engines.current_name()).first()
     if job is None:
         return None
     return {

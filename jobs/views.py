@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from dockerweb import engines
 from dockerweb.htmx import render_page_or_partial
 from jobs.models import Job
 from jobs.runner import mark_interrupted
@@ -13,7 +14,7 @@ VIEW = "jobs.view_job"
 @permission_required(VIEW, raise_exception=True)
 def job_list(request):
     mark_interrupted()
-    context = {"jobs": Job.objects.all()[:100]}
+    context = {"jobs": Job.objects.filter(engine=engines.current_name())[:100]}
     return render_page_or_partial(request, "jobs/list.html", "jobs/_job_rows.html", context)
 
 
@@ -21,5 +22,6 @@ def job_list(request):
 @permission_required(VIEW, raise_exception=True)
 def job_detail(request, job_id):
     mark_interrupted()
-    job = get_object_or_404(Job, pk=job_id)
+    # A job is seen under the engine it ran on only (grants are per engine).
+    job = get_object_or_404(Job, pk=job_id, engine=engines.current_name())
     return render(request, "jobs/detail.html", {"job": job})

@@ -206,13 +206,17 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
     )
     subnets = st.integers(min_value=0, max_value=255).map(lambda n: f"198.18.{n}.0/24")
     return [
-        ("form: run container", 30, *post("run", "/containers/new/advanced/", run_form)),
+        (
+            "form: run container",
+            30,
+            *post("run", "/engines/local/containers/new/advanced/", run_form),
+        ),
         (
             "form: card create",
             15,
             *post(
                 "card-create",
-                "/containers/new/create/",
+                "/engines/local/containers/new/create/",
                 Form(
                     {"image": st.sampled_from([eng.TEST_IMAGE, ours.image_ref]), "q": st.just("")},
                     {"image": images, "q": fz.field()},
@@ -225,14 +229,16 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
         (
             "form: container settings",
             30,
-            *post("settings", f"/containers/{OUR_CONTAINER}/settings/", settings_form),
+            *post(
+                "settings", f"/engines/local/containers/{OUR_CONTAINER}/settings/", settings_form
+            ),
         ),
         (
             "form: volume create",
             25,
             *post(
                 "volume-create",
-                "/volumes/new/",
+                "/engines/local/volumes/new/",
                 Form(
                     {"name": name | st.just(""), "driver": st.just("local"), "labels": labels},
                     {
@@ -252,7 +258,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             20,
             *post(
                 "upload",
-                at("volume", volumes, "/volumes/{}/files/upload/", ours.volume),
+                at("volume", volumes, "/engines/local/volumes/{}/files/upload/", ours.volume),
                 Form({"path": st.just("")}, {"path": paths}, most=1),
                 files=upload,
                 sweep_files=lambda: {"file": _upload("notes.txt", b"swept\n")},
@@ -263,7 +269,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             25,
             *post(
                 "network-create",
-                "/networks/new/",
+                "/engines/local/networks/new/",
                 Form(
                     {"name": name, "subnet": subnets | st.just(""), "labels": labels},
                     {
@@ -281,7 +287,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             15,
             *post(
                 "connect",
-                at("network", networks, "/networks/{}/connect/", ours.network),
+                at("network", networks, "/engines/local/networks/{}/connect/", ours.network),
                 Form(
                     {"container": st.just(OUR_CONTAINER), "aliases": name | st.just("")},
                     {
@@ -299,7 +305,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             10,
             *post(
                 "disconnect",
-                at("network", networks, "/networks/{}/disconnect/", ours.network),
+                at("network", networks, "/engines/local/networks/{}/disconnect/", ours.network),
                 Form({"container": st.just(OUR_CONTAINER)}, {"container": text}, most=1),
             ),
         ),
@@ -308,7 +314,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             20,
             *post(
                 "pull",
-                "/images/pull/",
+                "/engines/local/images/pull/",
                 Form({"image": st.just(f"{fz.MARK}-pull:1")}, {"image": images}, most=1),
             ),
         ),
@@ -317,7 +323,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             15,
             *post(
                 "build",
-                "/images/build/",
+                "/engines/local/images/build/",
                 Form(
                     {
                         "dockerfile_text": st.just(f"FROM {eng.TEST_IMAGE}\nRUN true\n"),
@@ -339,7 +345,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             20,
             *post(
                 "tag",
-                at("image", images, "/images/tag/{}/", ours.image_ref),
+                at("image", images, "/engines/local/images/tag/{}/", ours.image_ref),
                 Form(
                     {"new_reference": name.map(lambda n: f"{n}:t")},
                     {"new_reference": fz.field(fz.marked_name().map(lambda n: f"{n}:t"))},
@@ -352,7 +358,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             15,
             *post(
                 "registry",
-                "/images/registries/",
+                "/engines/local/images/registries/",
                 Form(
                     {
                         "address": st.just(f"{fz.MARK}.example:5000"),
@@ -374,7 +380,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             10,
             *post(
                 "volume-remove",
-                at("volume", volumes, "/volumes/{}/remove/", ours.volume),
+                at("volume", volumes, "/engines/local/volumes/{}/remove/", ours.volume),
                 # Never the exact name: the fuzz's own volume stays.
                 Form({}, {"confirm_name": fz.field(st.just(ours.volume + " "))}, most=1),
             ),
@@ -385,7 +391,11 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             # Only on what isn't ours: removing is what the form is for, ours stays.
             *post(
                 "container-remove",
-                at("container", containers.filter(_not_ours(ours)), "/containers/{}/remove/"),
+                at(
+                    "container",
+                    containers.filter(_not_ours(ours)),
+                    "/engines/local/containers/{}/remove/",
+                ),
                 st.fixed_dictionaries({"remove_volumes": st.sampled_from(["", "on", "x"])}),
             ),
         ),
@@ -395,7 +405,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             # Never ours (a stopped one would go): the ids posted back are what is tested.
             *post(
                 "prune-containers",
-                "/dashboard/prune/containers/",
+                "/engines/local/dashboard/prune/containers/",
                 st.fixed_dictionaries(
                     {"container": st.lists(containers.filter(_not_ours(ours)), max_size=3)}
                 ),
@@ -406,7 +416,7 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             10,
             *post(
                 "prune-build-cache",
-                "/dashboard/prune/build-cache/",
+                "/engines/local/dashboard/prune/build-cache/",
                 st.fixed_dictionaries({"record": st.lists(fz.field(), max_size=3)}),
             ),
         ),
@@ -467,21 +477,28 @@ def converters(ours, containers, images, volumes, networks, paths):
         return strategy, swept(target, "post", kind, templates)
 
     container_pages = [
-        "/containers/{}/",
-        "/containers/{}/overview/",
-        "/containers/{}/inspect/",
-        "/containers/{}/header/",
-        "/containers/{}/logs/download/",
-        "/containers/{}/remove/",
-        "/containers/{}/settings/",
+        "/engines/local/containers/{}/",
+        "/engines/local/containers/{}/overview/",
+        "/engines/local/containers/{}/inspect/",
+        "/engines/local/containers/{}/header/",
+        "/engines/local/containers/{}/logs/download/",
+        "/engines/local/containers/{}/remove/",
+        "/engines/local/containers/{}/settings/",
     ]
     verbs = ("start", "stop", "restart", "pause", "unpause", "kill", "x")
-    actions = [f"/containers/{{}}/{verb}/" for verb in verbs]
+    actions = [f"/engines/local/containers/{{}}/{verb}/" for verb in verbs]
     query = st.fixed_dictionaries({"path": paths, "name": fz.junk(), "timestamps": fz.junk()})
     lists = st.builds(
         lambda path, q: Request("lists", "get", path, q),
         st.sampled_from(
-            ["/containers/", "/images/", "/volumes/", "/networks/", "/jobs/", "/audit/"]
+            [
+                "/engines/local/containers/",
+                "/engines/local/images/",
+                "/engines/local/volumes/",
+                "/engines/local/networks/",
+                "/engines/local/jobs/",
+                "/engines/local/audit/",
+            ]
         ),
         st.fixed_dictionaries(
             {
@@ -495,14 +512,14 @@ def converters(ours, containers, images, volumes, networks, paths):
     )
     # The sizes the volume pages fill in after: which volumes, by name, filter or prune.
     sizes = st.builds(
-        lambda q: Request("v-sizes", "get", "/volumes/sizes/", q),
+        lambda q: Request("v-sizes", "get", "/engines/local/volumes/sizes/", q),
         st.fixed_dictionaries(
             {}, optional={"volume": volumes, "q": fz.junk(), "unused": fz.junk()}
         ),
     )
     # Not `unused` one value at a time: any value lists every container (slow at 10,000).
     swept_sizes = [
-        Request("v-sizes", "get", "/volumes/sizes/", {key: value})
+        Request("v-sizes", "get", "/engines/local/volumes/sizes/", {key: value})
         for key in ("volume", "q")
         for value in fz.PATH_CRITICAL
     ]
@@ -522,12 +539,22 @@ def converters(ours, containers, images, volumes, networks, paths):
         (
             "url: image (GET)",
             20,
-            *get("i-get", "image", images, ["/images/view/{}/", "/images/remove/{}/"]),
+            *get(
+                "i-get",
+                "image",
+                images,
+                ["/engines/local/images/view/{}/", "/engines/local/images/remove/{}/"],
+            ),
         ),
         (
             "url: image (POST)",
             15,
-            *post("i-post", "image", images, ["/images/push/{}/", "/images/remove/{}/"]),
+            *post(
+                "i-post",
+                "image",
+                images,
+                ["/engines/local/images/push/{}/", "/engines/local/images/remove/{}/"],
+            ),
         ),
         (
             "url: volume (GET)",
@@ -536,7 +563,11 @@ def converters(ours, containers, images, volumes, networks, paths):
                 "v-get",
                 "volume",
                 volumes,
-                ["/volumes/{}/files/", "/volumes/{}/files/download/", "/volumes/{}/remove/"],
+                [
+                    "/engines/local/volumes/{}/files/",
+                    "/engines/local/volumes/{}/files/download/",
+                    "/engines/local/volumes/{}/remove/",
+                ],
                 query,
             ),
         ),
@@ -547,32 +578,45 @@ def converters(ours, containers, images, volumes, networks, paths):
                 "n-get",
                 "network",
                 networks,
-                ["/networks/{}/", "/networks/{}/remove/", "/networks/{}/disconnect/"],
+                [
+                    "/engines/local/networks/{}/",
+                    "/engines/local/networks/{}/remove/",
+                    "/engines/local/networks/{}/disconnect/",
+                ],
                 st.fixed_dictionaries({"container": fz.junk()}),
             ),
         ),
         (
             "url: network (POST)",
             10,
-            *post("n-post", "network", networks, ["/networks/{}/remove/"]),
+            *post("n-post", "network", networks, ["/engines/local/networks/{}/remove/"]),
         ),
         (
             "url: registry id (POST)",
             10,
             st.builds(
-                lambda v: Request("r-post", "post", f"/images/registries/{path_piece(v)}/delete/"),
+                lambda v: Request(
+                    "r-post", "post", f"/engines/local/images/registries/{path_piece(v)}/delete/"
+                ),
                 ints,
             ),
             [
-                Request("r-post", "post", f"/images/registries/{path_piece(v)}/delete/")
+                Request(
+                    "r-post", "post", f"/engines/local/images/registries/{path_piece(v)}/delete/"
+                )
                 for v in fz.INTS
             ],
         ),
         (
             "url: job id (GET)",
             10,
-            st.builds(lambda v: Request("j-get", "get", f"/jobs/{path_piece(v)}/"), uuids),
-            [Request("j-get", "get", f"/jobs/{path_piece(v)}/") for v in fz.PATH_CRITICAL],
+            st.builds(
+                lambda v: Request("j-get", "get", f"/engines/local/jobs/{path_piece(v)}/"), uuids
+            ),
+            [
+                Request("j-get", "get", f"/engines/local/jobs/{path_piece(v)}/")
+                for v in fz.PATH_CRITICAL
+            ],
         ),
         ("url: list queries (GET)", 15, lists, []),
         ("url: volume sizes (GET)", 10, sizes, swept_sizes),

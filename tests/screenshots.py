@@ -68,12 +68,12 @@ def main() -> None:
                     login(page, portal)
                     shoot(
                         page,
-                        f"{portal.url}/containers/?q=docs-",
+                        f"{portal.url}/engines/local/containers/?q=docs-",
                         OUT / f"containers-{size}-{theme}.png",
                     )
                     shoot(
                         page,
-                        f"{portal.url}/containers/{made['docs-web']}/",
+                        f"{portal.url}/engines/local/containers/{made['docs-web']}/",
                         OUT / f"container-{size}-{theme}.png",
                     )
                     context.close()

@@ -9,7 +9,10 @@ from websockets.sync.client import connect
 
 
 def terminal_url(portal, container_id: str) -> str:
-    return portal.url.replace("http://", "ws://") + f"/ws/containers/{container_id}/terminal/"
+    return (
+        portal.url.replace("http://", "ws://")
+        + f"/engines/local/ws/containers/{container_id}/terminal/"
+    )
 
 
 class Terminal:

@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -28,6 +28,7 @@ from containers.terminal import TerminalConsumer
 from dockerweb.asgi import application
 from dockerweb.consumers import LiveStateConsumer
 from dockerweb.routing import websocket_urlpatterns
+from engines.models import EngineGrant
 from images.models import Registry
 from jobs.models import Job
 from tests import engine as eng
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in eng.TEST_LABELS.items())
-JOB_URL = re.compile(r"^/jobs/(?P<id>[0-9a-f-]{36})/$")
+JOB_URL = re.compile(r"^/engines/local/jobs/(?P<id>[0-9a-f-]{36})/$")
 JOB_TIMEOUT = 90
 
 # Left out, on purpose:
@@ -89,6 +90,11 @@ def mutating_routes() -> set[str]:
     # check (403) in every view, so nothing is done, and a route counts as mutating unless
     # every changing method is refused as such.
     nobody = User.objects.create_user("route-prober", password="route-prober-pw-1")
+    # On the engine (a role holding no permission), so the engine's own refusal of strangers
+    # doesn't hide the views' method checks.
+    EngineGrant.objects.create(
+        engine="local", user=nobody, role=Group.objects.create(name="route-prober-role")
+    )
     client = Client()
     client.force_login(nobody)
     routes = project_routes()
@@ -171,7 +177,7 @@ def _finished_job(response) -> Job:
 
 def _new_container_id(response) -> str:
     assert response.status_code == 302, response.content.decode()[:3000]
-    return response["Location"].strip("/").split("/")[1]
+    return response["Location"].strip("/").split("/")[3]
 
 
 # -- one case per mutating route (and per lifecycle verb) ------------------------------------
@@ -180,7 +186,7 @@ def _new_container_id(response) -> str:
 def case_run(w: World) -> Expected:
     # No name: the engine picks one, and the entry must carry that one.
     response = w.client.post(
-        "/containers/new/advanced/",
+        "/engines/local/containers/new/advanced/",
         {
             "image": eng.TEST_IMAGE,
             "command": "sleep 60",
@@ -196,7 +202,7 @@ def case_run(w: World) -> Expected:
 
 def case_card_create(w: World) -> Expected:
     # A card's Create: the image alone; the portal names the container after its tag.
-    response = w.client.post("/containers/new/create/", {"image": eng.TEST_IMAGE})
+    response = w.client.post("/engines/local/containers/new/create/", {"image": eng.TEST_IMAGE})
     container_id = _new_container_id(response)
     w.removes_container(container_id)
     name = w.engine_name(container_id)
@@ -212,7 +218,8 @@ def _lifecycle(verb: str, *, start: bool, prepare: Callable | None = None):
         name = container["Name"].lstrip("/")
         # The form as the page serves it (hidden name), posted to the short id a user may type.
         response = w.client.post(
-            f"/containers/{container['Id'][:12]}/{verb}/", {"name": name, "next": "/containers/"}
+            f"/engines/local/containers/{container['Id'][:12]}/{verb}/",
+            {"name": name, "next": "/engines/local/containers/"},
         )
         assert response.status_code == 302
         return Expected(f"container.{verb}", "container", container["Id"], name)
@@ -223,7 +230,9 @@ def _lifecycle(verb: str, *, start: bool, prepare: Callable | None = None):
 def case_forged_stop(w: World) -> Expected:
     victim, other = w.container(), w.container()
     other_name = other["Name"].lstrip("/")
-    response = w.client.post(f"/containers/{victim['Id']}/stop/", {"name": other_name})
+    response = w.client.post(
+        f"/engines/local/containers/{victim['Id']}/stop/", {"name": other_name}
+    )
     assert response.status_code == 302
     assert not w.docker.inspect_container(victim["Id"])["State"]["Running"]
     assert w.docker.inspect_container(other["Id"])["State"]["Running"]
@@ -234,14 +243,16 @@ def case_forged_stop_by_name(w: World) -> Expected:
     """Addressed by its name in the URL: the entry still carries the engine's full id."""
     victim = w.container()
     name = victim["Name"].lstrip("/")
-    response = w.client.post(f"/containers/{name}/kill/", {"name": "someone-else"})
+    response = w.client.post(f"/engines/local/containers/{name}/kill/", {"name": "someone-else"})
     assert response.status_code == 302
     return Expected("container.kill", "container", victim["Id"], name)
 
 
 def case_remove_container(w: World) -> Expected:
     container = w.container()
-    response = w.client.post(f"/containers/{container['Id'][:12]}/remove/", {"name": "forged"})
+    response = w.client.post(
+        f"/engines/local/containers/{container['Id'][:12]}/remove/", {"name": "forged"}
+    )
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_container(container["Id"])
@@ -250,12 +261,12 @@ def case_remove_container(w: World) -> Expected:
 
 def case_settings(w: World) -> Expected:
     container = w.container(start=False)
-    page = w.client.get(f"/containers/{container['Id']}/settings/")
+    page = w.client.get(f"/engines/local/containers/{container['Id']}/settings/")
     form = page.context["form"]
     data = {name: form[name].value() for name in form.fields}
     data = {k: ("on" if v is True else "" if v in (None, False) else v) for k, v in data.items()}
     data.update(env="AUDITED=yes", step="confirm")
-    response = w.client.post(f"/containers/{container['Id'][:12]}/settings/", data)
+    response = w.client.post(f"/engines/local/containers/{container['Id'][:12]}/settings/", data)
     new_id = _new_container_id(response)
     w.removes_container(new_id)
     assert new_id != container["Id"]
@@ -277,7 +288,7 @@ def _pushed_to_registry(w: World) -> str:
 
 def case_pull(w: World) -> Expected:
     remote = _pushed_to_registry(w)
-    job = _finished_job(w.client.post("/images/pull/", {"image": remote}))
+    job = _finished_job(w.client.post("/engines/local/images/pull/", {"image": remote}))
     assert job.status == "succeeded", (job.status, job.error)
     assert w.docker.inspect_image(remote)
     return Expected("image.pull", "image", remote, remote, detail_has=str(job.pk))
@@ -287,7 +298,7 @@ def case_build(w: World) -> Expected:
     tag = f"{eng.unique_name('dwt-auditbuild')}:1"
     w.removes_image(tag)
     response = w.client.post(
-        "/images/build/",
+        "/engines/local/images/build/",
         {
             "dockerfile_text": f"FROM {eng.TEST_IMAGE}\nRUN echo audited > /audited\n",
             "dockerfile": "Dockerfile",
@@ -306,7 +317,7 @@ def case_push(w: World) -> Expected:
     repository, tag = remote.rsplit(":", 1)
     w.docker.tag(local, repository, tag)
     w.removes_image(remote)
-    job = _finished_job(w.client.post(f"/images/push/{remote}/"))
+    job = _finished_job(w.client.post(f"/engines/local/images/push/{remote}/"))
     assert job.status == "succeeded", (job.status, job.error)
     return Expected("image.push", "image", image_id, remote, detail_has=str(job.pk))
 
@@ -317,7 +328,9 @@ def case_tag(w: World) -> Expected:
     w.removes_image(new_reference)
     # Addressed by its short id: the entry names the image by its tag and full id.
     short = image_id.split(":")[1][:12]
-    response = w.client.post(f"/images/tag/{short}/", {"new_reference": new_reference})
+    response = w.client.post(
+        f"/engines/local/images/tag/{short}/", {"new_reference": new_reference}
+    )
     assert response.status_code == 302
     assert new_reference in w.docker.inspect_image(image_id)["RepoTags"]
     return Expected("image.tag", "image", image_id, reference, detail_has=new_reference)
@@ -326,7 +339,7 @@ def case_tag(w: World) -> Expected:
 def case_remove_image(w: World) -> Expected:
     reference, image_id = w.make_image()
     short = image_id.split(":")[1][:12]
-    response = w.client.post(f"/images/remove/{short}/")
+    response = w.client.post(f"/engines/local/images/remove/{short}/")
     assert response.status_code == 302, response.content.decode()[-2000:]
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_image(image_id)
@@ -338,7 +351,7 @@ def case_prune_images(w: World) -> Expected:
     eng.build_busybox_image(w.docker, reference, {**eng.TEST_LABELS, "second": "1"})
     w.make_image.made.append(w.docker.inspect_image(reference)["Id"])
     assert w.docker.inspect_image(first)["RepoTags"] == []
-    response = w.client.post("/images/prune/")
+    response = w.client.post("/engines/local/images/prune/")
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_image(first)
@@ -348,7 +361,7 @@ def case_prune_images(w: World) -> Expected:
 def case_registry_add(w: World) -> Expected:
     address = f"{eng.unique_name('reg')}.example:5000"
     response = w.client.post(
-        "/images/registries/",
+        "/engines/local/images/registries/",
         {"address": f"https://{address}/", "username": "u", "secret": "s3cret-token"},
     )
     assert response.status_code == 302
@@ -360,7 +373,7 @@ def case_registry_delete(w: World) -> Expected:
     registry = Registry(address="delete-me.example:5000", username="u")
     registry.set_secret("s3cret-token")
     registry.save()
-    response = w.client.post(f"/images/registries/{registry.pk}/delete/")
+    response = w.client.post(f"/engines/local/images/registries/{registry.pk}/delete/")
     assert response.status_code == 302
     assert not Registry.objects.filter(pk=registry.pk).exists()
     return Expected("registry.delete", "registry", str(registry.pk), registry.address)
@@ -369,7 +382,7 @@ def case_registry_delete(w: World) -> Expected:
 def case_create_volume(w: World) -> Expected:
     name = eng.unique_name("dwt-auditvol")
     response = w.client.post(
-        "/volumes/new/", {"name": name, "driver": "local", "labels": LABEL_LINES}
+        "/engines/local/volumes/new/", {"name": name, "driver": "local", "labels": LABEL_LINES}
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
     w.cleanup.append(lambda: _quietly(w.docker.remove_volume, name, force=True))
@@ -379,7 +392,7 @@ def case_create_volume(w: World) -> Expected:
 
 def case_remove_volume(w: World) -> Expected:
     name = w.volume(eng.unique_name("dwt-auditvol"))
-    response = w.client.post(f"/volumes/{name}/remove/", {"confirm_name": name})
+    response = w.client.post(f"/engines/local/volumes/{name}/remove/", {"confirm_name": name})
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_volume(name)
@@ -388,7 +401,7 @@ def case_remove_volume(w: World) -> Expected:
 
 def case_prune_volumes(w: World) -> Expected:
     name = w.volume()  # anonymous: pruned by old and new engines alike
-    response = w.client.post("/volumes/prune/")
+    response = w.client.post("/engines/local/volumes/prune/")
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_volume(name)
@@ -398,7 +411,7 @@ def case_prune_volumes(w: World) -> Expected:
 def case_upload(w: World) -> Expected:
     name = w.volume(eng.unique_name("dwt-auditvol"))
     response = w.client.post(
-        f"/volumes/{name}/files/upload/",
+        f"/engines/local/volumes/{name}/files/upload/",
         {"path": "", "file": SimpleUploadedFile("notes.txt", b"audited\n")},
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
@@ -407,7 +420,7 @@ def case_upload(w: World) -> Expected:
 
 def case_create_network(w: World) -> Expected:
     name = eng.unique_name("dwt-auditnet")
-    response = w.client.post("/networks/new/", {"name": name, "labels": LABEL_LINES})
+    response = w.client.post("/engines/local/networks/new/", {"name": name, "labels": LABEL_LINES})
     assert response.status_code == 302, response.content.decode()[-2000:]
     network = w.docker.inspect_network(name)
     w.cleanup.append(lambda: _quietly(w.docker.remove_network, network["Id"]))
@@ -417,7 +430,7 @@ def case_create_network(w: World) -> Expected:
 def case_connect(w: World) -> Expected:
     network, container = w.network(), w.container()
     response = w.client.post(
-        f"/networks/{network['Id'][:12]}/connect/", {"container": container["Id"]}
+        f"/engines/local/networks/{network['Id'][:12]}/connect/", {"container": container["Id"]}
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
     return Expected(
@@ -433,7 +446,7 @@ def case_disconnect(w: World) -> Expected:
     network, container = w.network(), w.container()
     w.docker.connect_container_to_network(container["Id"], network["Id"])
     response = w.client.post(
-        f"/networks/{network['Name']}/disconnect/", {"container": container["Id"]}
+        f"/engines/local/networks/{network['Name']}/disconnect/", {"container": container["Id"]}
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
     return Expected(
@@ -447,7 +460,7 @@ def case_disconnect(w: World) -> Expected:
 
 def case_remove_network(w: World) -> Expected:
     network = w.network()
-    response = w.client.post(f"/networks/{network['Name']}/remove/")
+    response = w.client.post(f"/engines/local/networks/{network['Name']}/remove/")
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         w.docker.inspect_network(network["Id"])
@@ -457,7 +470,9 @@ def case_remove_network(w: World) -> Expected:
 def case_prune_containers(w: World) -> Expected:
     # Only our own stopped container, by id: the engine's other stopped containers stay.
     container = w.container(start=False)
-    response = w.client.post("/dashboard/prune/containers/", {"container": container["Id"]})
+    response = w.client.post(
+        "/engines/local/dashboard/prune/containers/", {"container": container["Id"]}
+    )
     assert _finished_job(response).result["removed"] == [container["Id"]]
     name = container["Name"].lstrip("/")
     return Expected("container.prune", "container", "", "stopped containers", detail_has=name)
@@ -465,7 +480,9 @@ def case_prune_containers(w: World) -> Expected:
 
 def case_prune_build_cache(w: World) -> Expected:
     # A record no one has: the prune names exactly it, so nobody's build cache is touched.
-    response = w.client.post("/dashboard/prune/build-cache/", {"record": "dwtauditnorecord"})
+    response = w.client.post(
+        "/engines/local/dashboard/prune/build-cache/", {"record": "dwtauditnorecord"}
+    )
     assert _finished_job(response).result == {"reclaimed": 0}
     return Expected(
         "build_cache.prune", "build_cache", "", "build cache", detail_has="dwtauditnorecord"
@@ -579,7 +596,7 @@ def _live_state_watch_changes_nothing(admin_client):
     async def talk():
         communicator = WebsocketCommunicator(
             application,
-            "/ws/live/",
+            "/engines/local/ws/live/",
             headers=[
                 (b"origin", b"http://localhost"),
                 (b"host", b"localhost"),
@@ -616,7 +633,7 @@ def _terminal_session_is_two_entries(admin_client):
     async def talk():
         communicator = WebsocketCommunicator(
             application,
-            f"/ws/containers/{container}/terminal/",
+            f"/engines/local/ws/containers/{container}/terminal/",
             headers=[
                 (b"origin", b"http://localhost"),
                 (b"host", b"localhost"),
@@ -712,7 +729,7 @@ async def test_commands_sent_over_every_websocket_change_nothing(
         {"type": "exec", "cmd": ["sh", "-c", "touch /pwned"]},
     ]
     for route in websocket_urlpatterns:
-        path = "/" + _fill(str(route.pattern), samples)
+        path = "/engines/local/" + _fill(str(route.pattern), samples)
         communicator = WebsocketCommunicator(application, path, headers=[*SAME_ORIGIN, cookie])
         connected, _ = await communicator.connect(timeout=10)
         assert connected, path

@@ -152,7 +152,9 @@ def test_admin_binds_folders_inside_the_root_with_their_modes(
     cleanup["containers"].append(name)
     volumes = f"{root}/data:/rw\n{root}/ro:/ro:ro"
 
-    response = admin_client.post("/containers/new/advanced/", run_form(test_image, name, volumes))
+    response = admin_client.post(
+        "/engines/local/containers/new/advanced/", run_form(test_image, name, volumes)
+    )
 
     assert response.status_code == 302, volume_errors(response)
     mounts = {m["Destination"]: m for m in docker_api.inspect_container(name)["Mounts"]}
@@ -165,7 +167,7 @@ def test_admin_binds_folders_inside_the_root_with_their_modes(
     entry = AuditEntry.objects.get(action="container.run", target_name=name)
     assert f"{os.path.realpath(root / 'data')}→/rw (rw)" in entry.detail
     assert f"{os.path.realpath(root / 'ro')}→/ro (ro)" in entry.detail
-    overview = admin_client.get(f"/containers/{name}/overview/").content.decode()
+    overview = admin_client.get(f"/engines/local/containers/{name}/overview/").content.decode()
     # The Overview's mounts show the bind's host path (cut to its box, whole in the title).
     binds = re.findall(r"<td>bind</td>.*?</tr>", overview, re.S)
     assert any(f'title="{root}/ro"' in row for row in binds), binds
@@ -178,7 +180,7 @@ def test_a_non_admin_cannot_bind_through_the_run_form(root, db, docker_api, test
     cleanup["containers"].append(name)
 
     response = client.post(
-        "/containers/new/advanced/", run_form(test_image, name, f"{root}/data:/rw")
+        "/engines/local/containers/new/advanced/", run_form(test_image, name, f"{root}/data:/rw")
     )
 
     assert response.status_code == 400
@@ -205,7 +207,7 @@ def test_admin_bind_tricks_are_refused_on_the_run_form(
     cleanup["containers"].append(name)
 
     response = admin_client.post(
-        "/containers/new/advanced/", run_form(test_image, name, f"{path}:/rw")
+        "/engines/local/containers/new/advanced/", run_form(test_image, name, f"{path}:/rw")
     )
 
     assert response.status_code == 400
@@ -235,7 +237,9 @@ def test_admin_creates_a_bind_volume_inside_the_root_and_it_is_audited(
     name = unique_name("bindvol")
     cleanup["volumes"].append(name)
 
-    response = admin_client.post("/volumes/new/", bind_volume_form(name, f"{root}/data"))
+    response = admin_client.post(
+        "/engines/local/volumes/new/", bind_volume_form(name, f"{root}/data")
+    )
 
     assert response.status_code == 302, driver_opts_errors(response)
     options = docker_api.inspect_volume(name)["Options"]
@@ -248,7 +252,7 @@ def test_a_non_admin_cannot_bind_through_volume_driver_options(root, db, docker_
     client = non_admin("volumes.view_volume", "volumes.create_volume")
     name = unique_name("bindvol")
 
-    response = client.post("/volumes/new/", bind_volume_form(name, f"{root}/data"))
+    response = client.post("/engines/local/volumes/new/", bind_volume_form(name, f"{root}/data"))
 
     assert response.status_code == 400
     assert "only admins may create them" in driver_opts_errors(response)
@@ -271,7 +275,8 @@ def test_admin_bind_tricks_are_refused_in_volume_driver_options(
     name = unique_name("bindvol")
 
     response = admin_client.post(
-        "/volumes/new/", bind_volume_form(name, device.format(tmp=tmp_path, root=root))
+        "/engines/local/volumes/new/",
+        bind_volume_form(name, device.format(tmp=tmp_path, root=root)),
     )
 
     assert response.status_code == 400
@@ -283,7 +288,7 @@ def test_other_device_options_are_refused_even_for_admins(root, admin_client, do
     name = unique_name("bindvol")
 
     response = admin_client.post(
-        "/volumes/new/",
+        "/engines/local/volumes/new/",
         {
             "name": name,
             "driver": "local",

@@ -158,7 +158,7 @@ def crawl(page, origin: str, own_pages: list[str], findings: Findings) -> list[s
         seen.add(route_of(urlsplit(path).path) or path)
         check(path)
 
-    open_page(page, origin + "/containers/")
+    open_page(page, origin + "/engines/local/containers/")
     top = [urlsplit(href) for href in links_on(page, origin, ".topnav a")]
     assert len(top) >= 7, top
     below = []
@@ -199,32 +199,32 @@ def test_every_crawled_page_has_no_serious_or_critical_violation_in_light_and_da
 
     own_pages = [
         "/",
-        f"/containers/{cid}/",
-        f"/containers/{cid}/overview/",
-        f"/containers/{cid}/inspect/",
-        f"/containers/{cid}/terminal/",
-        f"/containers/{cid}/stats/",
-        f"/containers/{cid}/processes/",
-        f"/containers/{cid}/settings/",
-        f"/containers/{cid}/remove/",
-        "/dashboard/prune/build-cache/",
-        "/containers/new/",
-        f"/containers/new/advanced/?image={image}",
-        f"/images/view/{image}/",
-        f"/images/remove/{image}/",
-        "/images/registries/",
-        f"/volumes/{volume_with_a_file}/files/",
-        f"/volumes/{volume_with_a_file}/files/?path=hello.txt",
-        f"/volumes/{volume_with_a_file}/remove/",
-        f"/networks/{network}/",
-        f"/networks/{network}/remove/",
-        f"/jobs/{job}/",
+        f"/engines/local/containers/{cid}/",
+        f"/engines/local/containers/{cid}/overview/",
+        f"/engines/local/containers/{cid}/inspect/",
+        f"/engines/local/containers/{cid}/terminal/",
+        f"/engines/local/containers/{cid}/stats/",
+        f"/engines/local/containers/{cid}/processes/",
+        f"/engines/local/containers/{cid}/settings/",
+        f"/engines/local/containers/{cid}/remove/",
+        "/engines/local/dashboard/prune/build-cache/",
+        "/engines/local/containers/new/",
+        f"/engines/local/containers/new/advanced/?image={image}",
+        f"/engines/local/images/view/{image}/",
+        f"/engines/local/images/remove/{image}/",
+        "/engines/local/images/registries/",
+        f"/engines/local/volumes/{volume_with_a_file}/files/",
+        f"/engines/local/volumes/{volume_with_a_file}/files/?path=hello.txt",
+        f"/engines/local/volumes/{volume_with_a_file}/remove/",
+        f"/engines/local/networks/{network}/",
+        f"/engines/local/networks/{network}/remove/",
+        f"/engines/local/jobs/{job}/",
     ]
     visited = crawl(page, origin, own_pages, findings)
     assert {
-        "/dashboard/prune/containers/",
-        "/images/prune/",
-        "/volumes/prune/",
+        "/engines/local/dashboard/prune/containers/",
+        "/engines/local/images/prune/",
+        "/engines/local/volumes/prune/",
         "/admin/auth/user/",
         "/admin/auth/group/add/",
     } <= set(visited), visited
@@ -251,8 +251,8 @@ def test_every_crawled_page_has_no_serious_or_critical_violation_in_light_and_da
         try:
             role_page = context.new_page()
             login(role_page, portal, role_user(portal, role), ROLE_PASSWORD)
-            open_page(role_page, f"{origin}/containers/{cid}/")
-            findings.check(role_page, f"/containers/{cid}/ as {role}")
+            open_page(role_page, f"{origin}/engines/local/containers/{cid}/")
+            findings.check(role_page, f"/engines/local/containers/{cid}/ as {role}")
         finally:
             context.close()
 
@@ -290,9 +290,9 @@ def test_the_theme_toggle_overrides_the_browser_is_remembered_per_user_and_stays
     container = make_container(("sh", "-c", IDLE), name=unique_name("axe-theme"))
     pages = [
         "/",
-        "/containers/",
-        f"/containers/{container['Id']}/",
-        f"/containers/{container['Id']}/stats/",
+        "/engines/local/containers/",
+        f"/engines/local/containers/{container['Id']}/",
+        f"/engines/local/containers/{container['Id']}/stats/",
     ]
 
     # Automatic (the default) follows the browser, from the first paint.
@@ -358,7 +358,7 @@ def test_the_charts_and_the_terminal_take_the_themes_colours_without_a_reload(
     container = make_container(("sh", "-c", IDLE), name=unique_name("axe-colours"))
     page.emulate_media(color_scheme="light")
     try:
-        open_page(page, f"{portal.url}/containers/{container['Id']}/stats/")
+        open_page(page, f"{portal.url}/engines/local/containers/{container['Id']}/stats/")
         light = page.evaluate(CHART_COLOURS)
         assert [light["series"], light["axis"]] == light["wanted"], light
         choose_theme(page, "Dark")
@@ -367,7 +367,7 @@ def test_the_charts_and_the_terminal_take_the_themes_colours_without_a_reload(
         assert dark["series"] != light["series"] and dark["axis"] != light["axis"], (light, dark)
 
         choose_theme(page, "Light")
-        open_page(page, f"{portal.url}/containers/{container['Id']}/terminal/")
+        open_page(page, f"{portal.url}/engines/local/containers/{container['Id']}/terminal/")
         expect(page.locator(".terminal-screen .xterm-scrollable-element")).to_be_visible()
         light_background = page.evaluate(TERMINAL_BACKGROUND)
         choose_theme(page, "Dark")

@@ -38,12 +38,12 @@ def engine_state(docker_api, container_id):
 
 
 def test_login_with_username_and_password_reaches_container_list(page, portal):
-    page.goto(f"{portal.url}/containers/")
+    page.goto(f"{portal.url}/engines/local/containers/")
     expect(page).to_have_url(re.compile(r"/login/"))
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill(portal.admin_password)
     page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/containers/$"))
+    expect(page).to_have_url(re.compile(r"/engines/local/containers/$"))
     expect(page.get_by_role("heading", name="Containers", exact=True).first).to_be_visible()
     expect(page.locator(".topbar .who")).to_have_text("admin")
 
@@ -60,7 +60,7 @@ def test_wrong_password_shows_error_and_stays_on_login(page, portal):
 
 def test_container_started_with_cli_appears_and_disappears_live(admin_page, portal, docker_api):
     page = admin_page
-    page.goto(f"{portal.url}/containers/")
+    page.goto(f"{portal.url}/engines/local/containers/")
     wait_live(page)
     name = eng.unique_name()
     # The sidebar shows a window of the engine's containers by name: filtered by the new
@@ -92,7 +92,7 @@ def test_stop_and_start_buttons_change_engine_state(admin_page, portal, docker_a
     page = admin_page
     container = make_container(STOPPABLE)
     container_id = container["Id"]
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     wait_live(page)
     expect(state_badge(page)).to_have_text("running")
 
@@ -113,7 +113,7 @@ def test_restart_button_restarts_container(admin_page, portal, docker_api, make_
     container = make_container(STOPPABLE)
     container_id = container["Id"]
     started_before = container["State"]["StartedAt"]
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     wait_live(page)
 
     page.get_by_role("button", name="Restart", exact=True).click()
@@ -130,11 +130,11 @@ def test_remove_button_asks_first_then_removes(admin_page, portal, docker_api, m
     container = make_container(STOPPABLE)
     container_id = container["Id"]
     name = container["Name"].lstrip("/")
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     wait_live(page)
 
     page.locator("#container-header").get_by_role("link", name="Remove", exact=True).click()
-    expect(page).to_have_url(re.compile(rf"/containers/{container_id}/remove/$"))
+    expect(page).to_have_url(re.compile(rf"/engines/local/containers/{container_id}/remove/$"))
     confirm = page.locator("section.confirm")
     expect(confirm.get_by_role("heading")).to_have_text(f"Remove {name}?")
     expect(confirm).to_contain_text("What will be lost")
@@ -144,7 +144,7 @@ def test_remove_button_asks_first_then_removes(admin_page, portal, docker_api, m
     assert engine_state(docker_api, container_id)["Running"] is True
 
     confirm.get_by_role("button", name="Remove", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/containers/$"))
+    expect(page).to_have_url(re.compile(r"/engines/local/containers/$"))
     expect(page.locator(".message.success")).to_contain_text(f"Removed {name}")
     with pytest.raises(docker.errors.NotFound):
         docker_api.inspect_container(container_id)
@@ -155,7 +155,7 @@ def test_remove_button_asks_first_then_removes(admin_page, portal, docker_api, m
 def test_second_session_sees_stop_live(admin_page, portal, browser, docker_api, make_container):
     container = make_container(STOPPABLE)
     container_id = container["Id"]
-    url = f"{portal.url}/containers/{container_id}/"
+    url = f"{portal.url}/engines/local/containers/{container_id}/"
     other_context = browser.new_context()
     try:
         watcher = other_context.new_page()
@@ -191,7 +191,7 @@ def test_overview_hides_env_values_and_links_published_port(admin_page, portal, 
         ports=[80],
         host_config={"port_bindings": {80: host_port}},
     )
-    page.goto(f"{portal.url}/containers/{container['Id']}/overview/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/overview/")
 
     env_table = page.get_by_role("table", name="Environment variables")
     expect(env_table).to_contain_text("API_TOKEN")
@@ -212,7 +212,7 @@ def test_open_page_says_removed_when_container_is_removed_elsewhere(
     page = admin_page
     container = make_container(STOPPABLE)
     container_id = container["Id"]
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     wait_live(page)
     expect(state_badge(page)).to_have_text("running")
 
@@ -229,7 +229,7 @@ def test_open_page_says_removed_when_container_is_removed_elsewhere(
 def test_kill_asks_first_and_says_what_is_lost(admin_page, portal, docker_api, make_container):
     page = admin_page
     container = make_container(STOPPABLE)
-    page.goto(f"{portal.url}/containers/{container['Id']}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/")
     asked = []
 
     def answer(dialog):

@@ -97,11 +97,11 @@ def test_every_page_from_the_top_navigation_runs_without_a_policy_violation(
     tag = f"{unique_name('csp-build')}:1"
     built.append(tag)
     marker = f"csp-build-{uuid.uuid4().hex[:8]}"
-    visit_portal_page(page, f"{url}/images/build/")
+    visit_portal_page(page, f"{url}/engines/local/images/build/")
     page.get_by_label("Dockerfile", exact=True).fill(f"FROM {test_image}\nRUN echo {marker}\n")
     page.get_by_label("Tags").fill(tag)
     page.get_by_role("button", name="Build", exact=True).click()
-    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r"/engines/local/jobs/[0-9a-f-]{36}/$"))
     job_url = page.url
     expect(page.locator("[data-job-output]")).to_contain_text(marker, timeout=60_000)
     expect(page.locator("[data-job-status]")).to_have_text("Succeeded", timeout=60_000)
@@ -114,14 +114,14 @@ def test_every_page_from_the_top_navigation_runs_without_a_policy_violation(
             network=network,
             job=job_url.removeprefix(url),
         ),
-        f"/volumes/{volume_with_a_file}/files/?path=hello.txt",
+        f"/engines/local/volumes/{volume_with_a_file}/files/?path=hello.txt",
     ]
     for path in pages:
         visit_portal_page(page, url + path)
         assert watch.all() == [], (path, watch.all())
 
     # Everything the top navigation links to was among them.
-    visit_portal_page(page, f"{url}/containers/")
+    visit_portal_page(page, f"{url}/engines/local/containers/")
     nav = page.locator(".topnav a").evaluate_all("links => links.map(a => a.pathname)")
     assert "/admin/" in nav and len(nav) >= 7, nav
     assert set(nav) - {"/admin/"} <= set(pages), nav
@@ -151,7 +151,7 @@ def test_live_features_still_work_under_the_policy(admin_page, portal, docker_ap
     running = make_container(("sh", "-c", f"echo csp-first; {IDLE}"))
 
     # The live log stream shows a line written after the page opened.
-    visit_portal_page(page, f"{portal.url}/containers/{running['Id']}/")
+    visit_portal_page(page, f"{portal.url}/engines/local/containers/{running['Id']}/")
     output = page.locator("[data-log-output]")
     expect(page.locator("[data-log-status]")).to_have_text("Following")
     expect(output.locator(".line", has_text="csp-first")).to_have_count(1)
@@ -161,7 +161,7 @@ def test_live_features_still_work_under_the_policy(admin_page, portal, docker_ap
     expect(output.locator(".line", has_text=marker)).to_have_count(1, timeout=5000)
 
     # The containers list's radio filter submits by itself (it was an inline onchange).
-    visit_portal_page(page, f"{portal.url}/containers/")
+    visit_portal_page(page, f"{portal.url}/engines/local/containers/")
     stopped_name = stopped["Name"].lstrip("/")
     rows = page.locator("#container-rows")
     expect(rows.get_by_text(stopped_name)).to_have_count(1)
@@ -172,7 +172,7 @@ def test_live_features_still_work_under_the_policy(admin_page, portal, docker_ap
 
     # The networks filter narrows the rows as you type, and Enter doesn't reload the page
     # (it was an inline onsubmit).
-    visit_portal_page(page, f"{portal.url}/networks/")
+    visit_portal_page(page, f"{portal.url}/engines/local/networks/")
     before = page.url
     search = page.get_by_label("Filter networks")
     search.fill("bridge")
@@ -187,7 +187,7 @@ def test_an_injected_inline_handler_is_blocked_and_reported(admin_page, portal):
     """What the policy is for: markup that slipped through escaping can't run code."""
     page = admin_page
     watch = ViolationWatch(page)
-    visit_portal_page(page, f"{portal.url}/containers/")
+    visit_portal_page(page, f"{portal.url}/engines/local/containers/")
     page.evaluate(
         """() => {
           document.body.insertAdjacentHTML("beforeend",

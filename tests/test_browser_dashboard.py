@@ -90,7 +90,7 @@ def test_the_containers_prune_asks_first_and_removes_only_what_was_ticked(
     assert docker_api.inspect_container(goes["Id"]), "showing the page removed nothing"
 
     page.get_by_role("button", name="Delete the ticked containers").click()
-    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    expect(page).to_have_url(re.compile(r"/engines/local/jobs/[0-9a-f-]{36}/$"))
     expect(page.locator("[data-job-status]")).to_have_text("Succeeded", timeout=30_000)
     expect(page.locator("[data-job-output]")).to_contain_text(f"{prefix}-goes: removed")
     with pytest.raises(docker.errors.NotFound):

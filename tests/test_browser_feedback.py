@@ -74,7 +74,7 @@ def test_stop_says_stopping_at_once_and_the_final_state_when_the_engine_says_so(
     page = admin_page
     container = make_container(IGNORES_TERM, stop_timeout=GRACE)
     container_id = container["Id"]
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     wait_live(page)
     expect(state_badge(page)).to_have_text("running")
     stop_form = '#container-header form[data-action="stop"]'
@@ -110,7 +110,7 @@ def test_remove_with_its_volumes_says_so_while_it_runs(
     page = admin_page
     container = make_container(volumes=["/data"])
     container_id = container["Id"]
-    page.goto(f"{portal.url}/containers/{container_id}/remove/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/remove/")
     page.get_by_label("Also remove its anonymous volumes").check()
     remove_form = "section.confirm form"
     page.evaluate(
@@ -143,7 +143,7 @@ def test_another_users_stop_appears_as_a_brief_notice(
     container = make_container(("sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"))
     name = container["Name"].lstrip("/")
     watcher = admin_page
-    watcher.goto(f"{portal.url}/containers/")
+    watcher.goto(f"{portal.url}/engines/local/containers/")
     wait_live(watcher)
     notices = watcher.locator("#notices")
     expect(notices).to_have_attribute("role", "status")
@@ -153,11 +153,11 @@ def test_another_users_stop_appears_as_a_brief_notice(
         actor = context.new_page()
         actor.set_default_timeout(10_000)
         login(actor, portal, operator, PASSWORD)
-        actor.goto(f"{portal.url}/containers/{container['Id']}/")
+        actor.goto(f"{portal.url}/engines/local/containers/{container['Id']}/")
         wait_live(actor)
         # Another tab of the actor's, open on the list: it hears the notice and keeps quiet.
         own_tab = context.new_page()
-        own_tab.goto(f"{portal.url}/containers/")
+        own_tab.goto(f"{portal.url}/engines/local/containers/")
         wait_live(own_tab)
         focused_before = watcher.evaluate("document.activeElement && document.activeElement.id")
         actor.get_by_role("button", name="Stop", exact=True).click()
@@ -194,14 +194,14 @@ def empty_state(page):
 def test_containers_no_match_reads_the_same_from_the_url_and_while_typing(admin_page, portal):
     page = admin_page
     needle = f"nomatch-{eng.SESSION}"
-    page.goto(f"{portal.url}/containers/?q={needle}")
+    page.goto(f"{portal.url}/engines/local/containers/?q={needle}")
     from_url = empty_state(page)
     assert from_url == (
         f"No containers match “{needle}”. Clear the filter · New container",
-        ["/containers/", "/containers/new/"],
+        ["/engines/local/containers/", "/engines/local/containers/new/"],
     )
 
-    page.goto(f"{portal.url}/containers/")
+    page.goto(f"{portal.url}/engines/local/containers/")
     page.get_by_label("Filter", exact=True).fill(needle)
     expect(page.locator("#container-rows [data-empty]")).to_be_visible()
     assert empty_state(page) == from_url
@@ -210,8 +210,8 @@ def test_containers_no_match_reads_the_same_from_the_url_and_while_typing(admin_
 @pytest.mark.parametrize(
     ("path", "what", "next_step"),
     [
-        ("/volumes/", "volumes", ("Create a volume", "/volumes/new/")),
-        ("/images/", "images", ("Pull an image", "/images/pull/")),
+        ("/engines/local/volumes/", "volumes", ("Create a volume", "/engines/local/volumes/new/")),
+        ("/engines/local/images/", "images", ("Pull an image", "/engines/local/images/pull/")),
     ],
 )
 def test_in_page_filter_says_what_the_server_says(
@@ -253,7 +253,7 @@ def test_in_page_filter_says_what_the_server_says(
 def test_sidebar_no_match_offers_clearing_the_filter(admin_page, portal, make_container):
     page = admin_page
     make_container()
-    page.goto(f"{portal.url}/containers/")
+    page.goto(f"{portal.url}/engines/local/containers/")
     filter_box = page.get_by_role("searchbox", name="Filter containers")
     needle = f"nomatch-{eng.SESSION}"
     filter_box.fill(needle)
@@ -261,7 +261,7 @@ def test_sidebar_no_match_offers_clearing_the_filter(admin_page, portal, make_co
     expect(sidebar_state).to_be_visible()
     expect(sidebar_state).to_contain_text(f"No containers match “{needle}”.")
     expect(sidebar_state.get_by_role("link", name="New container")).to_have_attribute(
-        "href", "/containers/new/"
+        "href", "/engines/local/containers/new/"
     )
     # The sidebar's filter follows the user from page to page: clearing it must clear it there.
     sidebar_state.get_by_role("button", name="Clear the filter").click()

@@ -81,7 +81,9 @@ def crowd(docker_api, test_image, portal):
         http = portal.session()
 
         def portal_counts_them():
-            page = http.get(f"{portal.url}/containers/", params={"q": prefix}, timeout=30)
+            page = http.get(
+                f"{portal.url}/engines/local/containers/", params={"q": prefix}, timeout=30
+            )
             return page.ok and f"of {CROWD:,} matching" in page.text
 
         eng.wait_for(portal_counts_them, timeout=120, interval=0.5, message="the portal's count")
@@ -103,7 +105,7 @@ def test_stop_is_reached_in_ten_tab_presses_among_a_thousand_containers(
     # Named into the middle of the crowd: the sidebar shows the window of names around it.
     container = make_container(STOPPABLE, name=f"{crowd}-0499-keyboard")
     container_id = container["Id"]
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     # The sidebar holds a full window of rows (the crowd and whatever else the engine has),
     # all of them links a keyboard would walk through if they came first.
@@ -139,7 +141,7 @@ def test_a_change_of_state_from_elsewhere_is_announced_politely(
 ):
     page = admin_page
     container = make_container(STOPPABLE)
-    page.goto(f"{portal.url}/containers/{container['Id']}/overview/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/overview/")
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     announcer = page.locator("[data-container-announcer][role=status]")
     expect(announcer).to_have_text("")
@@ -154,7 +156,7 @@ def test_the_skip_links_move_the_focus_to_main_and_to_the_container_list(
 ):
     page = admin_page
     container = make_container(STOPPABLE)
-    page.goto(f"{portal.url}/containers/{container['Id']}/overview/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/overview/")
 
     skip = press_tab(page)
     assert skip["text"] == "Skip to main content", describe(skip)
@@ -168,7 +170,7 @@ def test_the_skip_links_move_the_focus_to_main_and_to_the_container_list(
         f"the Tab after the skip link left main: {describe(first_in_main)}"
     )
 
-    page.goto(f"{portal.url}/containers/{container['Id']}/overview/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/overview/")
     press_tab(page)
     second = press_tab(page)
     assert second["text"] == "Skip to container list", describe(second)
@@ -195,21 +197,21 @@ def test_the_skip_links_move_the_focus_to_main_and_to_the_container_list(
 def crawl_paths(container_id: str, image: str) -> list[str]:
     return [
         "/",
-        "/containers/",
-        f"/containers/{container_id}/",
-        f"/containers/{container_id}/overview/",
-        f"/containers/{container_id}/inspect/",
-        f"/containers/{container_id}/processes/",
-        f"/containers/{container_id}/settings/",
-        "/containers/new/",
-        "/containers/new/advanced/",
-        "/images/",
-        f"/images/view/{image}/",
-        "/volumes/",
-        "/volumes/new/",
-        "/networks/",
-        "/jobs/",
-        "/audit/",
+        "/engines/local/containers/",
+        f"/engines/local/containers/{container_id}/",
+        f"/engines/local/containers/{container_id}/overview/",
+        f"/engines/local/containers/{container_id}/inspect/",
+        f"/engines/local/containers/{container_id}/processes/",
+        f"/engines/local/containers/{container_id}/settings/",
+        "/engines/local/containers/new/",
+        "/engines/local/containers/new/advanced/",
+        "/engines/local/images/",
+        f"/engines/local/images/view/{image}/",
+        "/engines/local/volumes/",
+        "/engines/local/volumes/new/",
+        "/engines/local/networks/",
+        "/engines/local/jobs/",
+        "/engines/local/audit/",
     ]
 
 
@@ -307,7 +309,7 @@ def test_landmarks_tables_and_scroll_boxes_pass_axes_structure_rules(
 def test_inspect_box_scrolls_by_keyboard(admin_page, portal, make_container):
     page = admin_page
     container = make_container(STOPPABLE)
-    page.goto(f"{portal.url}/containers/{container['Id']}/inspect/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/inspect/")
     box = page.get_by_label("docker inspect output")
     expect(box).to_have_attribute("tabindex", "0")
     box.focus()
@@ -322,7 +324,7 @@ def test_inspect_box_scrolls_by_keyboard(admin_page, portal, make_container):
 
 def test_a_failed_form_summarises_its_problems_and_takes_the_focus(admin_page, portal):
     page = admin_page
-    page.goto(f"{portal.url}/volumes/new/")
+    page.goto(f"{portal.url}/engines/local/volumes/new/")
     page.get_by_label("Name").fill("bad name!")
     page.get_by_label("Labels").fill("no-equals-sign")
     page.get_by_role("button", name="Create").click()
@@ -353,7 +355,7 @@ def test_the_login_page_has_a_main_landmark(page, portal):
 def test_every_navigation_landmark_is_labelled(admin_page, portal, make_container):
     page = admin_page
     container = make_container(STOPPABLE)
-    page.goto(f"{portal.url}/containers/{container['Id']}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/")
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     expect(page.get_by_role("navigation", name="Container", exact=True)).to_be_visible()
     expect(page.get_by_role("complementary", name="Containers")).to_have_count(1)
@@ -370,7 +372,7 @@ def test_the_focus_stays_on_a_sidebar_row_while_the_list_changes_live(
     page = admin_page
     prefix = eng.unique_name("kbfocus")
     container = make_container(STOPPABLE, name=f"{prefix}-b")
-    page.goto(f"{portal.url}/containers/")
+    page.goto(f"{portal.url}/engines/local/containers/")
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     page.get_by_role("searchbox", name="Filter containers").fill(prefix)
     row = page.locator(f'#sidebar-list [data-container-id="{container["Id"]}"]')

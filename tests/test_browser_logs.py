@@ -21,7 +21,7 @@ def shell(script):
 
 
 def open_logs(page, portal, container_id):
-    page.goto(f"{portal.url}/containers/{container_id}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/")
     expect(page.locator("[data-log-status]")).to_have_text("Following")
     return page.locator("[data-log-output]")
 
@@ -46,7 +46,7 @@ def test_last_line_without_newline_is_shown_when_container_stops(
     container = make_container(shell("echo full-line; printf 'no-newline-at-exit'"))
     docker_api.wait(container["Id"], timeout=10)
     page = admin_page
-    page.goto(f"{portal.url}/containers/{container['Id']}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/")
     expect(page.locator("[data-log-status]")).to_contain_text("Container stopped")
     expect(page.locator("[data-log-output] .line")).to_have_text(
         ["full-line", "no-newline-at-exit"]

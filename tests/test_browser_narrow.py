@@ -41,7 +41,7 @@ def test_the_sidebar_is_a_drawer_behind_the_containers_button(admin_page, portal
     page = admin_page
     container = make_container()
     page.set_viewport_size(PHONE)
-    page.goto(f"{portal.url}/containers/{container['Id']}/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/")
     wait_live(page)
     toggle = page.get_by_role("button", name="Containers", exact=True)
     sidebar = page.locator("#container-sidebar")
@@ -77,7 +77,7 @@ def test_the_sidebar_is_a_drawer_behind_the_containers_button(admin_page, portal
 def test_the_top_navigation_is_a_menu_behind_the_menu_button(admin_page, portal):
     page = admin_page
     page.set_viewport_size(PHONE)
-    page.goto(f"{portal.url}/containers/")
+    page.goto(f"{portal.url}/engines/local/containers/")
     wait_live(page)
     menu = page.get_by_role("button", name="Menu", exact=True)
     nav = page.locator("#topnav")
@@ -120,7 +120,7 @@ def test_on_a_phone_list_rows_stack_and_wide_tables_scroll_in_a_focusable_box(
     page = admin_page
     container = make_container(name=unique_name("dwt-narrow"))
     page.set_viewport_size(PHONE)
-    page.goto(f"{portal.url}/containers/?q={container['Name'].lstrip('/')}")
+    page.goto(f"{portal.url}/engines/local/containers/?q={container['Name'].lstrip('/')}")
     wait_live(page)
     row = page.locator(f'#container-rows [data-container-id="{container["Id"]}"]')
     expect(row).to_be_visible()  # the portal's model has seen it (events reach it a bit later)
@@ -136,7 +136,7 @@ def test_on_a_phone_list_rows_stack_and_wide_tables_scroll_in_a_focusable_box(
 
     # The networks table is wider than a phone: it scrolls inside its own box, which a
     # keyboard can focus, and the page itself does not.
-    page.goto(f"{portal.url}/networks/")
+    page.goto(f"{portal.url}/engines/local/networks/")
     wait_live(page)
     table = page.locator("table.networks-table")
     expect(table).to_have_attribute("tabindex", "0")
@@ -156,7 +156,7 @@ def test_a_long_value_is_cut_with_a_copy_button_that_copies_all_of_it(
     page = admin_page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.set_viewport_size(LAPTOP)
-    page.goto(f"{portal.url}/volumes/?q={long_volume}")
+    page.goto(f"{portal.url}/engines/local/volumes/?q={long_volume}")
     wait_live(page)
     row = page.locator(f'[data-volume-row][data-volume-name="{long_volume}"]')
     expect(row).to_be_visible()
@@ -185,7 +185,7 @@ def test_a_long_value_is_cut_with_a_copy_button_that_copies_all_of_it(
     expect(mountpoint).to_have_text("Copied")
     reader = page.context.new_page()
     try:
-        reader.goto(f"{portal.url}/volumes/")
+        reader.goto(f"{portal.url}/engines/local/volumes/")
         assert reader.evaluate("() => navigator.clipboard.readText()") == expected
     finally:
         reader.close()

@@ -42,7 +42,7 @@ def choose_tag(local, reference: str) -> None:
 
 
 def search(page, portal, words: str):
-    page.goto(f"{portal.url}/containers/new/")
+    page.goto(f"{portal.url}/engines/local/containers/new/")
     page.get_by_label("Search images").fill(words)  # htmx searches as the user types
     # The results for `words` are in (the search puts its query in the address).
     page.wait_for_url(re.compile(r"[?&]q=" + re.escape(words)))
@@ -61,7 +61,7 @@ def test_searching_busybox_and_pressing_create_runs_it_named_after_its_tag(
 
     local.get_by_role("button", name="Create").click()
 
-    page.wait_for_url(re.compile(r"/containers/[0-9a-f]{64}/$"))
+    page.wait_for_url(re.compile(r"/engines/local/containers/[0-9a-f]{64}/$"))
     container_id = page.url.rstrip("/").rsplit("/", 1)[1]
     doc = docker_api.inspect_container(container_id)
     assert doc["Name"] == f"/{LOCAL_NAME}", "named after the image's tag, not its id"
@@ -81,7 +81,7 @@ def test_the_advanced_link_opens_the_full_form_prefilled_with_the_card_image(
     local = card(page, "local", "dockerweb-test/busybox")
     choose_tag(local, test_image)
     local.get_by_role("link", name="Advanced").click()
-    page.wait_for_url(re.compile(r"/containers/new/advanced/\?image="))
+    page.wait_for_url(re.compile(r"/engines/local/containers/new/advanced/\?image="))
     expect(page.get_by_label("Image", exact=True)).to_have_value(test_image)
     expect(page.get_by_label("Published ports")).to_be_visible()
 
@@ -134,14 +134,16 @@ def test_a_registry_cards_create_pulls_with_progress_on_the_card_then_opens_the_
     expect(job).to_be_visible()
     expect(job.get_by_role("progressbar")).to_be_visible()
     expect(job.locator("[data-card-job-status]")).to_contain_text("Pulling")
-    assert "/containers/new/" in page.url
+    assert "/engines/local/containers/new/" in page.url
     # A search typed while the pull runs doesn't wipe the card's progress.
-    with page.expect_response(lambda r: "q=busybox" in r.url and "/containers/new/" in r.url):
+    with page.expect_response(
+        lambda r: "q=busybox" in r.url and "/engines/local/containers/new/" in r.url
+    ):
         page.get_by_label("Search images").fill("busybox")
     expect(job.locator("[data-card-job-status]")).to_contain_text("Pulling")
     proxy.resume()
 
-    page.wait_for_url(re.compile(r"/containers/[0-9a-f]{64}/$"), timeout=60_000)
+    page.wait_for_url(re.compile(r"/engines/local/containers/[0-9a-f]{64}/$"), timeout=60_000)
     container_id = page.url.rstrip("/").rsplit("/", 1)[1]
     doc = docker_api.inspect_container(container_id)
     assert doc["Config"]["Image"] == reference

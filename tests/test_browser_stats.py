@@ -19,7 +19,7 @@ STATS_REQUEST = r"^/v[0-9.]+/containers/{}/stats\?"
 
 
 def open_stats(page, portal, container_id):
-    page.goto(f"{portal.url}/containers/{container_id}/stats/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/stats/")
     expect(page.locator("[data-stats-status]")).to_have_text("Live")
     return page.locator("[data-stats-view]")
 
@@ -68,7 +68,7 @@ def test_a_stopped_container_says_it_is_not_running_and_offers_start(
 ):
     page = admin_page
     container = make_container(BURN, start=False)
-    page.goto(f"{portal.url}/containers/{container['Id']}/stats/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/stats/")
     stopped = page.locator("[data-stats-stopped]")
     expect(stopped).to_contain_text("isn't running")
     expect(page.locator("[data-stats-status]")).to_have_text("Container stopped")
@@ -132,7 +132,7 @@ def test_the_processes_tab_shows_the_containers_processes_and_refreshes(
 ):
     page = admin_page
     container = make_container(("sleep", "4242"))
-    page.goto(f"{portal.url}/containers/{container['Id']}/processes/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/processes/")
     table = page.get_by_role("table", name="Processes in the container")
     expect(table.get_by_role("cell", name="sleep 4242")).to_have_count(1)
     expect(table.get_by_role("columnheader", name="PID", exact=True)).to_have_count(1)
@@ -167,7 +167,7 @@ def test_the_processes_table_is_not_asked_for_while_the_page_is_hidden(
 ):
     page = admin_page
     container = make_container(("sleep", "4343"))
-    path = f"/containers/{container['Id']}/processes/"
+    path = f"/engines/local/containers/{container['Id']}/processes/"
     page.goto(portal.url + path)
     expect(page.get_by_role("cell", name="sleep 4343")).to_have_count(1)
     asked = []
@@ -193,7 +193,7 @@ def test_the_tabs_run_without_a_policy_violation(admin_page, portal, make_contai
     view = open_stats(page, portal, container["Id"])
     expect(view).to_have_attribute("data-points", re.compile(r"^([2-9]|\d\d+)$"), timeout=15_000)
     page.get_by_role("button", name="Read values").click()
-    page.goto(f"{portal.url}/containers/{container['Id']}/processes/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/processes/")
     expect(page.get_by_role("cell", name="sh -c while :; do :; done")).to_have_count(1)
     page.wait_for_function("() => document.readyState === 'complete'")
     assert watch.all() == []

@@ -26,12 +26,12 @@ def start_failing_pull(portal) -> str:
     """A real job (a pull from a registry nobody serves), started by admin."""
     http = portal.session()
     response = http.post(
-        f"{portal.url}/images/pull/",
+        f"{portal.url}/engines/local/images/pull/",
         data={
             "image": f"127.0.0.1:{eng.free_port()}/dwtest/none:1",
             "csrfmiddlewaretoken": http.cookies["csrftoken"],
         },
-        headers={"Referer": f"{portal.url}/images/pull/"},
+        headers={"Referer": f"{portal.url}/engines/local/images/pull/"},
         allow_redirects=False,
         timeout=30,
     )
@@ -43,7 +43,7 @@ def test_pages_past_the_stream_cap_say_so_and_a_cut_tail_says_where_the_rest_is(
     page, small_portal, make_container
 ):
     container = make_container(("sh", "-c", "seq 1 300; exec sleep 3600"))
-    logs_url = f"{small_portal.url}/containers/{container['Id']}/"
+    logs_url = f"{small_portal.url}/engines/local/containers/{container['Id']}/"
     page.set_default_timeout(10_000)
     login(page, small_portal)
 

@@ -20,7 +20,7 @@ PASSWORD = "browser-terminal-pw-1"
 
 
 def open_terminal(page, portal, container_id):
-    page.goto(f"{portal.url}/containers/{container_id}/terminal/")
+    page.goto(f"{portal.url}/engines/local/containers/{container_id}/terminal/")
     expect(page.locator("[data-terminal-status]")).to_have_text("Connected: sh")
     return page.locator(".xterm-rows")
 
@@ -119,7 +119,7 @@ def test_an_operator_is_told_why_and_no_socket_or_exec_is_made(
         login(page, portal, operator, PASSWORD)
         sockets = []
         page.on("websocket", lambda ws: sockets.append(ws.url))
-        page.goto(f"{portal.url}/containers/{container['Id']}/terminal/")
+        page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/terminal/")
         note = page.locator("[data-terminal-none]")
         expect(note).to_contain_text("No terminal")
         expect(note).to_contain_text("administrators")
@@ -136,7 +136,7 @@ def test_a_stopped_container_says_why_and_start_opens_the_terminal(
 ):
     page = admin_page
     container = make_container(IDLE, start=False)
-    page.goto(f"{portal.url}/containers/{container['Id']}/terminal/")
+    page.goto(f"{portal.url}/engines/local/containers/{container['Id']}/terminal/")
     note = page.locator("[data-terminal-none]")
     expect(note).to_contain_text("The container is created")
     note.get_by_role("button", name="Start").click()

@@ -46,12 +46,12 @@ def test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_
     since = int(time.time()) - 1
     try:
         # Create it through the form.
-        page.goto(f"{portal.url}/volumes/")
+        page.goto(f"{portal.url}/engines/local/volumes/")
         page.get_by_role("link", name="New volume").click()
         page.get_by_label("Name").fill(name)
         page.get_by_label("Labels").fill(LABEL_LINES)
         page.get_by_role("button", name="Create").click()
-        page.wait_for_url(f"{portal.url}/volumes/")
+        page.wait_for_url(f"{portal.url}/engines/local/volumes/")
         expect(page.locator(f'[data-volume-row][data-volume-name="{name}"]')).to_be_visible()
         assert docker_api.inspect_volume(name)["Labels"] == TEST_LABELS
 
@@ -64,7 +64,7 @@ def test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_
         writer_name = writer["Name"].lstrip("/")
 
         # See, view and download the file.
-        page.goto(f"{portal.url}/volumes/?q={name}")
+        page.goto(f"{portal.url}/engines/local/volumes/?q={name}")
         row = page.locator(f'[data-volume-row][data-volume-name="{name}"]')
         row.get_by_role("link", name="Browse files").click()
         expect(page.locator('[data-file-row][data-name="note.txt"]')).to_be_visible()
@@ -92,7 +92,7 @@ def test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_
         assert docker_api.containers(all=True, filters=HELPER_FILTER) == []
 
         # Removing it while the stopped writer uses it is refused, naming the writer.
-        page.goto(f"{portal.url}/volumes/?q={name}")
+        page.goto(f"{portal.url}/engines/local/volumes/?q={name}")
         row.get_by_role("link", name="Remove").click()
         users = page.locator("[data-remove-users]")
         expect(users).to_contain_text(f"In use by 1 container (running or not): {writer_name}.")
@@ -104,7 +104,7 @@ def test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_
         page.reload()
         page.get_by_label(f"Type {name} to confirm").fill(name)
         page.get_by_role("button", name="Remove").click()
-        page.wait_for_url(f"{portal.url}/volumes/")
+        page.wait_for_url(f"{portal.url}/engines/local/volumes/")
         expect(page.locator(f'[data-volume-row][data-volume-name="{name}"]')).to_have_count(0)
         assert not volume_exists(docker_api, name)
 
@@ -117,11 +117,11 @@ def test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_
         docker_api.remove_container(filler["Id"], v=False)
         assert volume_exists(docker_api, anonymous)
 
-        page.goto(f"{portal.url}/volumes/")
+        page.goto(f"{portal.url}/engines/local/volumes/")
         page.get_by_role("link", name="Prune unused").click()
         expect(page.locator(f'tr[data-volume-name="{anonymous}"]')).to_be_visible()
         page.get_by_role("button", name=re.compile(r"^Delete \d+ unused volume")).click()
-        page.wait_for_url(f"{portal.url}/volumes/")
+        page.wait_for_url(f"{portal.url}/engines/local/volumes/")
         summary = page.locator("li.message", has_text="Pruned ")
         expect(summary).to_contain_text("reclaimed")
         reclaimed = int(re.search(r"\((\d+) bytes\)", summary.inner_text()).group(1))
@@ -159,7 +159,9 @@ def test_measuring_gives_way_to_the_size_on_the_list_and_the_remove_page(
         # Sizes are kept a few seconds per portal process: on a busy engine another page's
         # measurement may have begun before the file was written. Wait for one that counts it.
         def measured():
-            answer = page.request.get(f"{portal.url}/volumes/sizes/?volume={name}").text()
+            answer = page.request.get(
+                f"{portal.url}/engines/local/volumes/sizes/?volume={name}"
+            ).text()
             found = re.search(r'data-size="(\d+)"', answer)
             return found and int(found.group(1)) >= ANON_BYTES
 
@@ -167,13 +169,13 @@ def test_measuring_gives_way_to_the_size_on_the_list_and_the_remove_page(
 
         # Hold the sizes request: the page is whole without it, the size says "measuring…".
         held = []
-        sizes_url = re.compile(r"/volumes/sizes/")
+        sizes_url = re.compile(r"/engines/local/volumes/sizes/")
 
         def hold(route):
             held.append(route)
 
         page.route(sizes_url, hold)
-        page.goto(f"{portal.url}/volumes/?q={name}")
+        page.goto(f"{portal.url}/engines/local/volumes/?q={name}")
         row = page.locator(f'[data-volume-row][data-volume-name="{name}"]')
         cell = row.locator("[data-size-cell]")
         expect(cell).to_have_text("measuring…")

@@ -125,23 +125,23 @@ def test_no_page_scrolls_sideways_at_phone_tablet_laptop_or_desktop_width(
     # A job of our own (a build with a long tag), so the jobs pages have a row to show.
     tag = f"{unique_name('dwt-a-built-image-with-a-long-name')}:{'t' * 60}"
     built.append(tag)
-    page.goto(f"{url}/images/build/")
+    page.goto(f"{url}/engines/local/images/build/")
     page.get_by_label("Dockerfile", exact=True).fill(
         f"FROM {image_ref}\nRUN echo {uuid.uuid4().hex}-{LONG_WORD}\n"
     )
     page.get_by_label("Tags").fill(tag)
     page.get_by_role("button", name="Build", exact=True).click()
-    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r"/engines/local/jobs/[0-9a-f-]{36}/$"))
     job = page.url.removeprefix(url)
     expect(page.locator("[data-job-status]")).to_have_text("Succeeded", timeout=60_000)
 
     # The portal's own live model has seen our container before the crawl starts.
-    page.goto(f"{url}/containers/?q={quote(container['Name'].lstrip('/'))}")
+    page.goto(f"{url}/engines/local/containers/?q={quote(container['Name'].lstrip('/'))}")
     expect(page.locator(f'#container-rows [data-container-id="{cid}"]')).to_be_visible()
 
     pages = [
         *every_page(container=cid, image=image, volume=long_volume, network=long_network, job=job),
-        f"/images/view/{quote(tag, safe='')}/",
+        f"/engines/local/images/view/{quote(tag, safe='')}/",
     ]
     failures = []
     for path in pages:

@@ -22,7 +22,7 @@ from tests import engine as eng
 
 pytestmark = pytest.mark.browser
 
-JOB_URL = re.compile(r"/jobs/([0-9a-f-]{36})/$")
+JOB_URL = re.compile(r"/engines/local/jobs/([0-9a-f-]{36})/$")
 
 # The attacker's page: opens the portal's sockets and writes whatever arrives into the page.
 ATTACK_PAGE = """<!doctype html>
@@ -80,14 +80,14 @@ def site_on_another_port(html: str):
 def start_build(portal, http, image: str, tag: str, marker: str) -> str:
     """A real build job (through the portal's form) whose output carries `marker`."""
     response = http.post(
-        f"{portal.url}/images/build/",
+        f"{portal.url}/engines/local/images/build/",
         data={
             "dockerfile_text": f"FROM {image}\nRUN echo {marker}\n",
             "dockerfile": "Dockerfile",
             "tags": tag,
             "csrfmiddlewaretoken": http.cookies["csrftoken"],
         },
-        headers={"Referer": f"{portal.url}/images/build/"},
+        headers={"Referer": f"{portal.url}/engines/local/images/build/"},
         allow_redirects=False,
         timeout=30,
     )
@@ -104,7 +104,11 @@ def test_a_page_on_another_port_reads_nothing_from_the_admins_sockets(
     container = make_container(("sh", "-c", f"echo {log_marker}; exec sleep 3600"))
     tag = f"{eng.unique_name('dwt-hijack')}:1"
     job_id = start_build(portal, portal.session(), test_image, tag, job_marker)
-    paths = ["/ws/live/", f"/ws/containers/{container['Id']}/logs/?tail=all", f"/ws/jobs/{job_id}/"]
+    paths = [
+        "/engines/local/ws/live/",
+        f"/engines/local/ws/containers/{container['Id']}/logs/?tail=all",
+        f"/engines/local/ws/jobs/{job_id}/",
+    ]
     page = ATTACK_PAGE.replace("PATHS", json.dumps(paths)).replace(
         "PORTAL", json.dumps(portal.url.replace("http://", "ws://"))
     )
@@ -118,7 +122,7 @@ def test_a_page_on_another_port_reads_nothing_from_the_admins_sockets(
             # Meanwhile the portal's own pages, in another tab of the same browser, stream.
             own = attacker.context.new_page()
             own.set_default_timeout(10_000)
-            own.goto(f"{portal.url}/containers/{container['Id']}/")
+            own.goto(f"{portal.url}/engines/local/containers/{container['Id']}/")
             log = own.locator("[data-log-output]")
             expect(log.locator(".line", has_text=log_marker)).to_have_count(1)
             exec_id = docker_api.exec_create(
@@ -127,10 +131,10 @@ def test_a_page_on_another_port_reads_nothing_from_the_admins_sockets(
             docker_api.exec_start(exec_id)
             expect(log.locator(".line", has_text=later_marker)).to_have_count(1)
 
-            own.goto(f"{portal.url}/jobs/{job_id}/")
+            own.goto(f"{portal.url}/engines/local/jobs/{job_id}/")
             expect(own.locator("[data-job-output]")).to_contain_text(job_marker, timeout=60_000)
 
-            own.goto(f"{portal.url}/containers/")
+            own.goto(f"{portal.url}/engines/local/containers/")
             expect(own.locator("body")).to_have_attribute("data-live", "connected")
             newcomer = make_container(start=False)
             docker_api.start(newcomer["Id"])

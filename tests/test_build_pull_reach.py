@@ -16,8 +16,8 @@ from tests import engine as eng
 from tests.users import client_for, make_user, operator_client
 
 jobs_db = pytest.mark.django_db(transaction=True)
-BUILD_URL = "/images/build/"
-PULL_URL = "/images/pull/"
+BUILD_URL = "/engines/local/images/build/"
+PULL_URL = "/engines/local/images/pull/"
 SECRET = b"loopback-only-secret"
 
 
@@ -256,7 +256,7 @@ def test_the_run_form_cannot_pull_from_the_hosts_own_addresses_either(loopback_s
     port = loopback_server.server_address[1]
 
     response = runner.post(
-        "/containers/new/advanced/",
+        "/engines/local/containers/new/advanced/",
         {
             "image": f"127.0.0.1:{port}/dwt/x:1",
             "name": eng.unique_name("dwt"),

@@ -141,22 +141,26 @@ def test_changing_only_env_keeps_every_other_setting(admin_client, docker_api, r
     cid = rich_container["id"]
     before = docker_api.inspect_container(cid)
 
-    form_page = admin_client.get(f"/containers/{cid}/settings/")
+    form_page = admin_client.get(f"/engines/local/containers/{cid}/settings/")
     assert form_page.status_code == 200
     data = _form_data(form_page)
     assert "GREETING=hello" in data["env"]
     data["env"] = data["env"].replace("GREETING=hello", "GREETING=goodbye") + "\nADDED=1"
 
-    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    review = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "review"}
+    )
     assert review.status_code == 200
     text = review.content.decode()
     assert "Environment GREETING" in text and "Environment ADDED" in text
     assert "Label" not in text and "Memory limit" not in text  # only what changed is listed
     assert docker_api.inspect_container(cid)["Id"] == cid  # nothing happened yet
 
-    done = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    done = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
     assert done.status_code == 302
-    new_id = re.fullmatch(r"/containers/([0-9a-f]{64})/", done["Location"]).group(1)
+    new_id = re.fullmatch(r"/engines/local/containers/([0-9a-f]{64})/", done["Location"]).group(1)
     assert new_id != cid
     after = docker_api.inspect_container(new_id)
 
@@ -209,9 +213,11 @@ def test_failed_recreate_leaves_the_original_running_under_its_name(
     if change.get("name") == "TAKEN":
         change = {"name": make_container(start=False)["Name"].lstrip("/")}
     before = docker_api.inspect_container(cid)
-    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"), **change)
+    data = _form_data(admin_client.get(f"/engines/local/containers/{cid}/settings/"), **change)
 
-    response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    response = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
 
     assert response.status_code == 400
     text = response.content.decode()
@@ -230,10 +236,12 @@ def test_failed_recreate_leaves_the_original_running_under_its_name(
 def test_review_states_what_is_lost_and_changes_nothing(admin_client, docker_api, make_container):
     container = make_container(COMMAND, environment={"API_KEY": "very-secret"})
     cid = container["Id"]
-    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    data = _form_data(admin_client.get(f"/engines/local/containers/{cid}/settings/"))
     data["env"] = data["env"].replace("API_KEY=very-secret", "API_KEY=other-secret")
 
-    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    review = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "review"}
+    )
 
     text = review.content.decode()
     assert "writable layer" in text and "processes start again" in text
@@ -248,8 +256,10 @@ def test_review_states_what_is_lost_and_changes_nothing(admin_client, docker_api
 
 def test_nothing_changed_is_refused(admin_client, make_container):
     cid = make_container(COMMAND)["Id"]
-    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
-    response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    data = _form_data(admin_client.get(f"/engines/local/containers/{cid}/settings/"))
+    response = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "review"}
+    )
     assert response.status_code == 400
     assert "Nothing changed" in response.content.decode()
 
@@ -271,9 +281,15 @@ def test_settings_need_create_and_remove_permissions(client, make_container, per
             Permission.objects.get(content_type__app_label="containers", codename=codename)
         )
     client.force_login(user)
-    assert client.get(f"/containers/{cid}/settings/").status_code == 403
-    assert client.post(f"/containers/{cid}/settings/", {"step": "confirm"}).status_code == 403
-    assert "/settings/" not in client.get(f"/containers/{cid}/overview/").content.decode()
+    assert client.get(f"/engines/local/containers/{cid}/settings/").status_code == 403
+    assert (
+        client.post(f"/engines/local/containers/{cid}/settings/", {"step": "confirm"}).status_code
+        == 403
+    )
+    assert (
+        "/settings/"
+        not in client.get(f"/engines/local/containers/{cid}/overview/").content.decode()
+    )
 
 
 class PortThief(threading.Thread):
@@ -350,12 +366,14 @@ def test_recreate_whose_new_container_cannot_start_restores_the_running_original
         environment={"GREETING": "hello"},
     )
     cid, name = original["Id"], original["Name"].lstrip("/")
-    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    data = _form_data(admin_client.get(f"/engines/local/containers/{cid}/settings/"))
     data["env"] = data["env"].replace("GREETING=hello", "GREETING=bye")
     thief = PortThief(docker_api, cid, name, port)
     thief.start()
     try:
-        response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+        response = admin_client.post(
+            f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+        )
 
         assert thief.error is None, thief.error
         assert thief.held.is_set(), "the port was never taken while the original was stopped"
@@ -384,19 +402,21 @@ def test_changing_only_the_published_port_keeps_every_other_setting(
     before = docker_api.inspect_container(cid)
     old_port = before["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"]
     new_port = eng.free_port()
-    form_page = admin_client.get(f"/containers/{cid}/settings/")
+    form_page = admin_client.get(f"/engines/local/containers/{cid}/settings/")
     data = _form_data(form_page)
     assert data["ports"] == f"127.0.0.1:{old_port}:80/tcp"
     assert "/host" in data["volumes"] and f"{rich_container['volume']}:/data:ro" in data["volumes"]
     page = form_page.content.decode()
     assert (
-        f'href="/networks/{before["NetworkSettings"]["Networks"][rich_container["net_alias"]]["NetworkID"]}/"'
+        f'href="/engines/local/networks/{before["NetworkSettings"]["Networks"][rich_container["net_alias"]]["NetworkID"]}/"'
         in page
     )
     assert "web-alias" in page and rich_container["static_ip"] in page
     data["ports"] = f"127.0.0.1:{new_port}:80/tcp"
 
-    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    review = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "review"}
+    )
     text = review.content.decode()
     assert review.status_code == 200
     assert f"127.0.0.1:{new_port}:80/tcp" in text and f"127.0.0.1:{old_port}:80/tcp" in text
@@ -404,9 +424,11 @@ def test_changing_only_the_published_port_keeps_every_other_setting(
         "Environment" not in text and "Volume" not in text.split("Changes")[1].split("</table>")[0]
     )
 
-    done = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    done = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
     assert done.status_code == 302, done.content.decode()
-    new_id = re.fullmatch(r"/containers/([0-9a-f]{64})/", done["Location"]).group(1)
+    new_id = re.fullmatch(r"/engines/local/containers/([0-9a-f]{64})/", done["Location"]).group(1)
     after = docker_api.inspect_container(new_id)
 
     assert after["HostConfig"]["PortBindings"] == {
@@ -425,19 +447,22 @@ def test_changing_only_the_published_port_keeps_every_other_setting(
 
 def test_checking_tty_recreates_with_a_tty_and_open_stdin(admin_client, docker_api, make_container):
     cid = make_container(COMMAND)["Id"]
-    data = _form_data(admin_client.get(f"/containers/{cid}/settings/"))
+    data = _form_data(admin_client.get(f"/engines/local/containers/{cid}/settings/"))
     assert data["tty"] is False
     data["tty"] = "on"
 
-    review = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "review"})
+    review = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "review"}
+    )
     assert "TTY and open stdin" in review.content.decode()
     # The review's hidden fields carry the checkbox through to the confirm step.
     hidden = re.search(r'<input type="hidden" name="tty" value="([^"]*)"', review.content.decode())
     done = admin_client.post(
-        f"/containers/{cid}/settings/", {**data, "tty": hidden.group(1), "step": "confirm"}
+        f"/engines/local/containers/{cid}/settings/",
+        {**data, "tty": hidden.group(1), "step": "confirm"},
     )
     assert done.status_code == 302, done.content.decode()
-    new_id = re.fullmatch(r"/containers/([0-9a-f]{64})/", done["Location"]).group(1)
+    new_id = re.fullmatch(r"/engines/local/containers/([0-9a-f]{64})/", done["Location"]).group(1)
     config = docker_api.inspect_container(new_id)["Config"]
     assert config["Tty"] is True and config["OpenStdin"] is True
 
@@ -454,11 +479,11 @@ def test_non_admin_cannot_add_a_bind_mount_through_settings(
             Permission.objects.get(content_type__app_label="containers", codename=codename)
         )
     client.force_login(user)
-    data = _form_data(client.get(f"/containers/{cid}/settings/"))
+    data = _form_data(client.get(f"/engines/local/containers/{cid}/settings/"))
     data["volumes"] = f"{data['volumes']}\n{tmp_path}:/stolen".strip()
 
     for step in ("review", "confirm"):
-        response = client.post(f"/containers/{cid}/settings/", {**data, "step": step})
+        response = client.post(f"/engines/local/containers/{cid}/settings/", {**data, "step": step})
         assert response.status_code == 400
         assert "is a host path" in response.content.decode()
 

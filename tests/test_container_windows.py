@@ -46,69 +46,73 @@ def sidebar_items(response) -> list[str]:
 
 def test_the_table_shows_one_page_of_what_matches_and_pages_through_the_rest(admin_client, many):
     prefix, ids = many
-    first = admin_client.get("/containers/", {"q": prefix, "sort": "name"})
+    first = admin_client.get("/engines/local/containers/", {"q": prefix, "sort": "name"})
     assert first.status_code == 200
     assert len(rows(first)) == 100
     text = first.content.decode()
     assert f"1–100</span> of {MANY} matching" in text
     assert 'rel="next"' in text and 'rel="prev"' not in text
-    second = admin_client.get("/containers/", {"q": prefix, "sort": "name", "page": "2"})
+    second = admin_client.get(
+        "/engines/local/containers/", {"q": prefix, "sort": "name", "page": "2"}
+    )
     assert len(rows(second)) == MANY - 100
     assert set(rows(first)) | set(rows(second)) == set(ids)
     # Sorted by name: the pages follow the names.
     assert rows(first)[0] == ids[0] and rows(second)[-1] == ids[-1]
-    backwards = admin_client.get("/containers/", {"q": prefix, "sort": "-name"})
+    backwards = admin_client.get("/engines/local/containers/", {"q": prefix, "sort": "-name"})
     assert rows(backwards)[0] == ids[-1]
 
 
 def test_search_and_state_filter_run_over_everything_on_the_server(admin_client, many):
     prefix, ids = many
-    one = admin_client.get("/containers/", {"q": f"{prefix}-042"})
+    one = admin_client.get("/engines/local/containers/", {"q": f"{prefix}-042"})
     assert rows(one) == [ids[42]]
-    by_id = admin_client.get("/containers/", {"q": ids[7][:16]})
+    by_id = admin_client.get("/engines/local/containers/", {"q": ids[7][:16]})
     assert rows(by_id) == [ids[7]]
-    running = admin_client.get("/containers/", {"q": prefix, "state": "running"})
+    running = admin_client.get("/engines/local/containers/", {"q": prefix, "state": "running"})
     assert rows(running) == [] and f"No containers match “{prefix}”." in text(running)
-    created = admin_client.get("/containers/", {"q": prefix, "state": "created"})
+    created = admin_client.get("/engines/local/containers/", {"q": prefix, "state": "created"})
     assert len(rows(created)) == 100
 
 
 def test_the_htmx_answer_is_the_table_alone_and_says_it_varies(admin_client, many):
     prefix, _ = many
-    partial = admin_client.get("/containers/", {"q": prefix}, headers={"HX-Request": "true"})
+    partial = admin_client.get(
+        "/engines/local/containers/", {"q": prefix}, headers={"HX-Request": "true"}
+    )
     body = partial.content.decode()
     assert body.lstrip().startswith('<div id="container-table"') and "<html" not in body
     assert "HX-Request" in partial["Vary"]
-    assert "HX-Request" in admin_client.get("/containers/")["Vary"]
+    assert "HX-Request" in admin_client.get("/engines/local/containers/")["Vary"]
 
 
 def test_the_sidebar_is_a_window_with_its_filter_kept_for_the_next_pages(admin_client, many):
     prefix, ids = many
-    filtered = admin_client.get("/containers/sidebar/", {"q": prefix})
+    filtered = admin_client.get("/engines/local/containers/sidebar/", {"q": prefix})
     assert sidebar_items(filtered) == ids[:50]  # by name
     assert f"1–50 of {MANY}" in filtered.content.decode()
     # The filter follows the user to other pages.
-    jobs = admin_client.get("/jobs/")
+    jobs = admin_client.get("/engines/local/jobs/")
     assert sidebar_items(jobs) == ids[:50]
     assert f'value="{prefix}"' in jobs.content.decode()
-    second = admin_client.get("/containers/sidebar/", {"page": "3"})
+    second = admin_client.get("/engines/local/containers/sidebar/", {"page": "3"})
     assert sidebar_items(second) == ids[100:]
 
 
 def test_the_selected_container_is_always_in_the_sidebar(admin_client, many):
     prefix, ids = many
-    admin_client.get("/containers/sidebar/", {"q": prefix})
+    admin_client.get("/engines/local/containers/sidebar/", {"q": prefix})
     # On the third window of the filter: its page shows that window.
-    page = admin_client.get(f"/containers/{ids[120]}/")
+    page = admin_client.get(f"/engines/local/containers/{ids[120]}/")
     assert ids[120] in sidebar_items(page) and len(sidebar_items(page)) == MANY - 100
     # Left out by the filter: pinned on top of the window.
-    admin_client.get("/containers/sidebar/", {"q": "zz-no-such-container"})
-    page = admin_client.get(f"/containers/{ids[3]}/overview/")
+    admin_client.get("/engines/local/containers/sidebar/", {"q": "zz-no-such-container"})
+    page = admin_client.get(f"/engines/local/containers/{ids[3]}/overview/")
     assert sidebar_items(page) == [ids[3]]
 
 
 def test_usage_filters_list_the_users_of_an_image(admin_client, many, docker_api):
     prefix, ids = many
     image_id = docker_api.inspect_container(ids[0])["Image"]
-    response = admin_client.get("/containers/", {"image": image_id, "q": prefix})
+    response = admin_client.get("/engines/local/containers/", {"image": image_id, "q": prefix})
     assert len(rows(response)) == 100 and "made from image" in response.content.decode()

@@ -140,7 +140,7 @@ def test_the_run_form_creates_exactly_what_the_policy_judged(
     names.append(name)
 
     response = admin_client.post(
-        "/containers/new/advanced/", _run_form(test_image, name, env="A=1")
+        "/engines/local/containers/new/advanced/", _run_form(test_image, name, env="A=1")
     )
 
     assert response.status_code == 302
@@ -159,7 +159,9 @@ def test_the_run_form_creates_nothing_the_policy_refuses(
     name = eng.unique_name("dwt-path-refused")
     names.append(name)
 
-    response = admin_client.post("/containers/new/advanced/", _run_form(test_image, name))
+    response = admin_client.post(
+        "/engines/local/containers/new/advanced/", _run_form(test_image, name)
+    )
 
     assert response.status_code == 400
     assert "Refused by the test's policy." in text(response)
@@ -171,15 +173,17 @@ def test_the_settings_tab_recreates_exactly_what_the_policy_judged(
     admin_client, docker_api, make_container, judged
 ):
     cid = make_container(COMMAND)["Id"]
-    page = admin_client.get(f"/containers/{cid}/settings/")
+    page = admin_client.get(f"/engines/local/containers/{cid}/settings/")
     data = {k: "" if v is None else v for k, v in page.context["form"].initial.items()}
     data["restart_policy"] = "always"
 
-    done = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    done = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
 
     assert done.status_code == 302
     (call,) = judged
-    new_id = done["Location"].split("/")[2]
+    new_id = done["Location"].split("/")[4]
     after = docker_api.inspect_container(new_id)
     assert call["kind"] == "recreate"
     assert after["HostConfig"]["RestartPolicy"]["Name"] == "always"
@@ -191,11 +195,13 @@ def test_the_settings_tab_recreates_nothing_the_policy_refuses(
     admin_client, docker_api, make_container, refusing
 ):
     cid = make_container(COMMAND)["Id"]
-    page = admin_client.get(f"/containers/{cid}/settings/")
+    page = admin_client.get(f"/engines/local/containers/{cid}/settings/")
     data = {k: "" if v is None else v for k, v in page.context["form"].initial.items()}
     data["restart_policy"] = "always"
 
-    response = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    response = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
 
     assert response.status_code == 400
     assert docker_api.inspect_container(cid)["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
@@ -235,7 +241,8 @@ def test_pull_it_first_judges_before_pulling_and_again_once_the_image_is_here(
 
     job = _wait_for_job(
         admin_client.post(
-            "/containers/new/advanced/", _run_form(remote_only_image, name, pull_first="on")
+            "/engines/local/containers/new/advanced/",
+            _run_form(remote_only_image, name, pull_first="on"),
         )
     )
 
@@ -262,7 +269,8 @@ def test_pull_it_first_runs_nothing_the_policy_refuses_once_the_image_is_here(
 
     job = _wait_for_job(
         admin_client.post(
-            "/containers/new/advanced/", _run_form(remote_only_image, name, pull_first="on")
+            "/engines/local/containers/new/advanced/",
+            _run_form(remote_only_image, name, pull_first="on"),
         )
     )
 
@@ -282,7 +290,7 @@ def test_a_cards_create_creates_exactly_what_the_policy_judged(
 ):
     names.append(CARD_NAME)
 
-    response = admin_client.post("/containers/new/create/", {"image": test_image})
+    response = admin_client.post("/engines/local/containers/new/create/", {"image": test_image})
 
     assert response.status_code == 302, response.content.decode()[-2000:]
     (call,) = judged
@@ -299,7 +307,7 @@ def test_a_cards_create_creates_nothing_the_policy_refuses(
 ):
     names.append(CARD_NAME)
 
-    response = admin_client.post("/containers/new/create/", {"image": test_image})
+    response = admin_client.post("/engines/local/containers/new/create/", {"image": test_image})
 
     assert response.status_code == 400
     assert "Refused by the test's policy." in text(response)
@@ -312,7 +320,9 @@ def test_a_cards_create_of_an_absent_image_judges_before_pulling_and_again_after
 ):
     names.append(f"policy-{eng.SESSION}")
 
-    job = _wait_for_job(admin_client.post("/containers/new/create/", {"image": remote_only_image}))
+    job = _wait_for_job(
+        admin_client.post("/engines/local/containers/new/create/", {"image": remote_only_image})
+    )
 
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert [c.get("image_present", True) for c in judged] == [False, True]

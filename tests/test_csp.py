@@ -64,7 +64,9 @@ def test_errors_posts_and_static_files_carry_the_policy_too(admin_user):
         "404": admin.get("/no-such-page/"),
         "POST without CSRF token": Client(enforce_csrf_checks=True).post("/login/"),
         "static file": admin.get("/static/js/live.js"),
-        "htmx partial": admin.get("/containers/sidebar/", headers={"HX-Request": "true"}),
+        "htmx partial": admin.get(
+            "/engines/local/containers/sidebar/", headers={"HX-Request": "true"}
+        ),
     }
     for what, response in answers.items():
         assert_strict(response, what)
@@ -73,7 +75,7 @@ def test_errors_posts_and_static_files_carry_the_policy_too(admin_user):
 @pytest.mark.django_db
 def test_no_page_allows_inline_styles_the_admin_included(admin_user):
     admin = logged_in(admin_user)
-    for path in ("/containers/", "/login/", "/admin/", "/admin/auth/group/add/"):
+    for path in ("/engines/local/containers/", "/login/", "/admin/", "/admin/auth/group/add/"):
         assert policy(admin.get(path))["style-src"] == ["'self'"], path
 
 
@@ -143,7 +145,7 @@ def test_the_csrf_failure_page_is_ours_and_needs_nothing_inline(admin_user):
     """Django's built-in CSRF failure page carries an inline <style> the policy would block."""
     admin = Client(enforce_csrf_checks=True)
     admin.force_login(admin_user)
-    response = admin.post("/containers/new/advanced/", {"image": "x"})
+    response = admin.post("/engines/local/containers/new/advanced/", {"image": "x"})
     assert response.status_code == 403
     page = response.content.decode()
     assert not INLINE_STYLE.search(page) and not INLINE_SCRIPT.search(page), page[:1000]

@@ -22,7 +22,7 @@ from tests.socket_proxy import SocketProxy
 from tests.users import client_for, make_user
 
 BUSY = ("sh", "-c", "while :; do :; done")
-JOB_URL = re.compile(r"^/jobs/(?P<id>[0-9a-f-]{36})/$")
+JOB_URL = re.compile(r"^/engines/local/jobs/(?P<id>[0-9a-f-]{36})/$")
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def disk_answer(client):
     """The disk-usage fragment once it holds an answer (it polls while measuring)."""
 
     def measured():
-        response = client.get("/dashboard/disk/")
+        response = client.get("/engines/local/dashboard/disk/")
         assert response.status_code == 200
         return None if b"data-disk-pending" in response.content else response
 
@@ -64,7 +64,7 @@ def disk_answer(client):
 def test_the_dashboard_shows_the_engines_version_and_live_counts(admin_client, docker_api):
     version = docker_api.version()
     before = engines.current().live().counts()
-    page = admin_client.get("/")
+    page = admin_client.get("/engines/local/")
     after = engines.current().live().counts()
     assert page.status_code == 200
     for kind in ("running", "paused", "exited", "created", "images", "volumes", "networks"):
@@ -73,28 +73,28 @@ def test_the_dashboard_shows_the_engines_version_and_live_counts(admin_client, d
         if before[kind] == after[kind]:  # others share the engine: compare when it held still
             assert shown.group(1).replace(",", "") == str(before[kind]), kind
 
-    facts = admin_client.get("/dashboard/facts/")
+    facts = admin_client.get("/engines/local/dashboard/facts/")
     assert facts.status_code == 200
     shown = facts.content.decode()
     assert f"<dd data-engine-version>{version['Version']}</dd>" in shown
     assert f"<dd data-api-version>{version['ApiVersion']} " in shown
     assert f">{docker_api.info()['DockerRootDir']}</dd>" in shown
     # Kept: the page now shows them at once.
-    again = admin_client.get("/").content.decode()
+    again = admin_client.get("/engines/local/").content.decode()
     assert f"<dd data-engine-version>{version['Version']}</dd>" in again
 
 
 def test_the_dashboard_is_home_and_first_in_the_navigation(admin_client):
-    page = admin_client.get("/").content.decode()
+    page = admin_client.get("/engines/local/").content.decode()
     nav = re.search(r'<nav class="topnav"[^>]*>(.*?)</nav>', page, re.S).group(1)
     first = re.search(r"<a [^>]*>([^<]+)</a>", nav)
     assert first.group(1) == "Dashboard"
-    assert 'href="/" aria-current="page"' in nav
+    assert 'href="/engines/local/" aria-current="page"' in nav
 
 
 def test_disk_usage_fills_in_with_every_part_and_what_it_can_reclaim(admin_client, docker_api):
-    page = admin_client.get("/")
-    assert 'hx-get="/dashboard/disk/" hx-trigger="load"' in page.content.decode()
+    page = admin_client.get("/engines/local/")
+    assert 'hx-get="/engines/local/dashboard/disk/" hx-trigger="load"' in page.content.decode()
     answer = disk_answer(admin_client).content.decode()
     df = docker_api.df()
     for part in ("images", "containers", "volumes", "build_cache"):
@@ -106,21 +106,26 @@ def test_disk_usage_fills_in_with_every_part_and_what_it_can_reclaim(admin_clien
     # answer itself shows (it may be a few seconds old; other runs change the shared engine).
     row = re.search(r'data-part="containers">(.*?)</tr>', answer, re.S).group(1)
     count, active = (int(n.replace(",", "")) for n in re.findall(r"([\d,]+)", row)[:2])
-    offered = 'href="/dashboard/prune/containers/">Prune stopped containers' in row
+    offered = 'href="/engines/local/dashboard/prune/containers/">Prune stopped containers' in row
     assert offered == (count > active), (count, active, row)
 
 
 def test_a_viewer_sees_the_dashboard_but_no_prune_buttons(db, make_container, admin_client):
     make_container(start=False)  # something a prune could take
-    assert "/dashboard/prune/containers/" in disk_answer(admin_client).content.decode()
+    assert (
+        "/engines/local/dashboard/prune/containers/" in disk_answer(admin_client).content.decode()
+    )
     viewer = client_for(make_user("dash-viewer", groups=("Viewer",)))
-    page = viewer.get("/")
+    page = viewer.get("/engines/local/")
     assert page.status_code == 200
     assert 'data-live-count="running"' in page.content.decode()
     answer = disk_answer(viewer).content.decode()
     assert "data-disk-usage" in answer
     assert "/prune/" not in answer and not re.search(r">Prune [^<]*</a>", answer)
-    for path in ("/dashboard/prune/containers/", "/dashboard/prune/build-cache/"):
+    for path in (
+        "/engines/local/dashboard/prune/containers/",
+        "/engines/local/dashboard/prune/build-cache/",
+    ):
         assert viewer.get(path).status_code == 403, path
         assert viewer.post(path, {"container": "0" * 64}).status_code == 403, path
     assert not Job.objects.exists()
@@ -128,16 +133,21 @@ def test_a_viewer_sees_the_dashboard_but_no_prune_buttons(db, make_container, ad
 
 def test_a_user_who_sees_nothing_gets_no_dashboard(db):
     nobody = client_for(make_user("dash-nobody"))
-    for path in ("/", "/dashboard/facts/", "/dashboard/top/", "/dashboard/disk/"):
+    for path in (
+        "/",
+        "/engines/local/dashboard/facts/",
+        "/engines/local/dashboard/top/",
+        "/engines/local/dashboard/disk/",
+    ):
         assert nobody.get(path).status_code == 403, path
 
 
 def test_image_viewers_see_the_engine_but_not_the_containers(db):
     images_only = client_for(make_user("dash-images", "images.view_image"))
-    page = images_only.get("/").content.decode()
+    page = images_only.get("/engines/local/").content.decode()
     assert 'data-live-count="images"' in page
-    assert 'data-live-count="running"' not in page and "/dashboard/top/" not in page
-    assert images_only.get("/dashboard/top/").status_code == 403
+    assert 'data-live-count="running"' not in page and "/engines/local/dashboard/top/" not in page
+    assert images_only.get("/engines/local/dashboard/top/").status_code == 403
 
 
 # -- engine away, or slow ---------------------------------------------------------------------
@@ -148,13 +158,13 @@ def test_engine_down_shows_the_banner_and_every_part_still_answers(
 ):
     settings.DOCKER_HOST = f"unix://{tmp_path / 'nobody.sock'}"
     try:
-        page = admin_client.get("/")
-        facts = admin_client.get("/dashboard/facts/")
-        top = admin_client.get("/dashboard/top/")
-        disk = admin_client.get("/dashboard/disk/")
+        page = admin_client.get("/engines/local/")
+        facts = admin_client.get("/engines/local/dashboard/facts/")
+        top = admin_client.get("/engines/local/dashboard/top/")
+        disk = admin_client.get("/engines/local/dashboard/disk/")
         disk = wait_for(
             lambda: (
-                (r := admin_client.get("/dashboard/disk/"))
+                (r := admin_client.get("/engines/local/dashboard/disk/"))
                 and b"data-disk-pending" not in r.content
                 and r
             ),
@@ -187,21 +197,25 @@ def df_never_answered(settings, tmp_path_factory):
 
 
 def test_disk_usage_never_holds_the_page_and_shows_its_progress(admin_client, df_never_answered):
-    page = admin_client.get("/")
+    page = admin_client.get("/engines/local/")
     assert page.status_code == 200
-    first = admin_client.get("/dashboard/disk/")
+    first = admin_client.get("/engines/local/dashboard/disk/")
     assert b"data-disk-pending" in first.content and "measuring… 0 s" in text(first)
     wait_for(lambda: df_never_answered.held == 1, message="the query to reach the engine")
     # Asked again while it runs: no second query, the time it has been running.
     later = wait_for(
-        lambda: (r := admin_client.get("/dashboard/disk/")) and "measuring… 1 s" in text(r) and r,
+        lambda: (
+            (r := admin_client.get("/engines/local/dashboard/disk/"))
+            and "measuring… 1 s" in text(r)
+            and r
+        ),
         message="the progress to count",
     )
     assert 'hx-trigger="load delay:1s"' in later.content.decode()
     assert df_never_answered.held == 1
     failed = wait_for(
         lambda: (
-            (r := admin_client.get("/dashboard/disk/"))
+            (r := admin_client.get("/engines/local/dashboard/disk/"))
             and b"data-disk-pending" not in r.content
             and r
         ),
@@ -283,7 +297,7 @@ def test_a_busy_container_shows_up_in_the_cpu_top_list(admin_client, make_contai
     idle = make_container()
 
     def in_cpu_list():
-        response = admin_client.get("/dashboard/top/")
+        response = admin_client.get("/engines/local/dashboard/top/")
         cpu = re.search(r'data-top="cpu">(.*?)</table>', response.content.decode(), re.S)
         return cpu is not None and busy["Id"] in cpu.group(1) and cpu.group(1)
 
@@ -312,7 +326,7 @@ def test_the_containers_prune_removes_exactly_the_confirmed_ones_and_keeps_one_s
     bystander = make_container(sleeper, name=f"{prefix}-unconfirmed", start=False)
     ids = [c["Id"] for c in stopped]
 
-    page = admin_client.get("/dashboard/prune/containers/", {"q": prefix})
+    page = admin_client.get("/engines/local/dashboard/prune/containers/", {"q": prefix})
     assert page.status_code == 200
     listed = re.findall(r'name="container" value="([0-9a-f]{64})"', page.content.decode())
     assert set(listed) == {*ids, bystander["Id"]}, "the page lists what a prune would take"
@@ -324,7 +338,7 @@ def test_the_containers_prune_removes_exactly_the_confirmed_ones_and_keeps_one_s
     # One of the confirmed is started after the page was shown: the job keeps it.
     docker_api.start(ids[0])
     settle_model(ids[0], state="running")
-    response = admin_client.post("/dashboard/prune/containers/", {"container": ids})
+    response = admin_client.post("/engines/local/dashboard/prune/containers/", {"container": ids})
     job = finished_job(response)
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert set(job.result["removed"]) == set(ids[1:])
@@ -338,7 +352,9 @@ def test_the_containers_prune_removes_exactly_the_confirmed_ones_and_keeps_one_s
 
 def test_a_prune_post_without_ids_or_with_junk_removes_nothing(admin_client):
     for data in ({}, {"container": "not-an-id"}, {"container": ["0" * 64, "x"]}):
-        response = admin_client.post("/dashboard/prune/containers/", data, follow=True)
+        response = admin_client.post(
+            "/engines/local/dashboard/prune/containers/", data, follow=True
+        )
         assert response.status_code == 200
         assert any("Nothing to prune" in m for m in shown_messages(response))
     assert not Job.objects.exists() and not AuditEntry.objects.exists()
@@ -348,7 +364,11 @@ def test_a_prune_post_without_ids_or_with_junk_removes_nothing(admin_client):
 def test_the_build_cache_prune_asks_first_and_prunes_only_the_confirmed_records(admin_client):
     page = wait_for(
         lambda: (
-            (r := admin_client.get("/dashboard/prune/build-cache/", HTTP_HX_REQUEST="true"))
+            (
+                r := admin_client.get(
+                    "/engines/local/dashboard/prune/build-cache/", HTTP_HX_REQUEST="true"
+                )
+            )
             and b"measuring" not in r.content
             and r
         ),
@@ -360,7 +380,7 @@ def test_the_build_cache_prune_asks_first_and_prunes_only_the_confirmed_records(
     # A record nobody has: the engine's prune is never asked (its id filter is a pattern:
     # "a" would take every record with an "a" in its id), and the ask is recorded.
     with spying_on_the_engine() as spy:
-        response = admin_client.post("/dashboard/prune/build-cache/", {"record": "a"})
+        response = admin_client.post("/engines/local/dashboard/prune/build-cache/", {"record": "a"})
         job = finished_job(response)
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.result == {"reclaimed": 0}
@@ -368,7 +388,12 @@ def test_the_build_cache_prune_asks_first_and_prunes_only_the_confirmed_records(
     assert "a: not pruned (no such record" in job.output
     entry = AuditEntry.objects.get(action="build_cache.prune")
     assert entry.detail.endswith("1 confirmed: a")
-    assert admin_client.post("/dashboard/prune/build-cache/", {"record": "../x"}).status_code == 302
+    assert (
+        admin_client.post(
+            "/engines/local/dashboard/prune/build-cache/", {"record": "../x"}
+        ).status_code
+        == 302
+    )
     assert Job.objects.count() == 1
 
 
@@ -383,7 +408,9 @@ def test_a_build_cache_record_is_pruned_by_id_only_when_that_id_is_unambiguous()
 def test_nobody_but_operators_may_prune(make_container, docker_api):
     container = make_container(start=False)
     reader = client_for(make_user("dash-reader", "containers.view_container", "images.view_image"))
-    response = reader.post("/dashboard/prune/containers/", {"container": container["Id"]})
+    response = reader.post(
+        "/engines/local/dashboard/prune/containers/", {"container": container["Id"]}
+    )
     assert response.status_code == 403
     assert docker_api.inspect_container(container["Id"])
     assert not Job.objects.exists() and not AuditEntry.objects.exists()

@@ -72,21 +72,21 @@ def test_every_page_answers_quickly_with_the_banner_while_down_and_recovers(
     cid, name = container["Id"], container["Name"].lstrip("/")
     http = proxied_portal.session()
     url = proxied_portal.url
-    assert name in http.get(f"{url}/containers/", timeout=10).text
+    assert name in http.get(f"{url}/engines/local/containers/", timeout=10).text
 
     proxy.stop()
     down_message = html.escape(f"Docker engine at {proxy.address} is unavailable")
     reason = html.escape("no socket at that path")
     pages = [
-        "/containers/",
-        "/containers/?state=running",
-        "/containers/new/",
-        "/containers/new/advanced/",
-        f"/containers/{cid}/",
-        f"/containers/{cid}/overview/",
-        f"/containers/{cid}/inspect/",
-        f"/containers/{cid}/remove/",
-        "/audit/",
+        "/engines/local/containers/",
+        "/engines/local/containers/?state=running",
+        "/engines/local/containers/new/",
+        "/engines/local/containers/new/advanced/",
+        f"/engines/local/containers/{cid}/",
+        f"/engines/local/containers/{cid}/overview/",
+        f"/engines/local/containers/{cid}/inspect/",
+        f"/engines/local/containers/{cid}/remove/",
+        "/engines/local/audit/",
         "/login/",  # a logged-in user is sent on to the container list
     ]
     for path in pages:
@@ -97,7 +97,7 @@ def test_every_page_answers_quickly_with_the_banner_while_down_and_recovers(
         assert shown, f"{path}: banner hidden"
         assert down_message in text and reason in text, (path, text)
 
-    response, took = timed_get(http, f"{url}/containers/sidebar/")
+    response, took = timed_get(http, f"{url}/engines/local/containers/sidebar/")
     assert response.status_code == 200 and took < PAGE_BUDGET
     assert down_message in response.text and reason in response.text
 
@@ -106,25 +106,25 @@ def test_every_page_answers_quickly_with_the_banner_while_down_and_recovers(
 
     started = time.monotonic()
     stopped = http.post(
-        f"{url}/containers/{cid}/stop/",
+        f"{url}/engines/local/containers/{cid}/stop/",
         data={"csrfmiddlewaretoken": http.cookies["csrftoken"], "name": name},
         timeout=PAGE_BUDGET + 5,
     )
     assert time.monotonic() - started < PAGE_BUDGET
     assert stopped.status_code == 200, stopped.status_code
-    assert stopped.url.endswith(f"/containers/{cid}/")
+    assert stopped.url.endswith(f"/engines/local/containers/{cid}/")
     assert re.search(r'class="message error">[^<]*' + re.escape(down_message), stopped.text)
     assert docker_api.inspect_container(cid)["State"]["Running"], "stop must not have happened"
 
     proxy.start()
-    back = http.get(f"{url}/containers/", timeout=10)
+    back = http.get(f"{url}/engines/local/containers/", timeout=10)
     assert back.status_code == 200
     shown, _ = banner(back.text)
     assert not shown, "the banner stays up after the engine came back"
     assert f'data-container-id="{cid}"' in back.text and name in back.text
-    detail = http.get(f"{url}/containers/{cid}/", timeout=10)
+    detail = http.get(f"{url}/engines/local/containers/{cid}/", timeout=10)
     assert not banner(detail.text)[0] and f"<h1>{html.escape(name)}</h1>" in detail.text
-    audit = http.get(f"{url}/audit/", timeout=10).text
+    audit = http.get(f"{url}/engines/local/audit/", timeout=10).text
     assert re.search(r"container\.stop</td><td>[^<]*</td><td>Failed", audit)
 
 
@@ -165,7 +165,7 @@ def engine_message(up: bool):
 
 async def test_live_socket_says_engine_down_and_up_again(proxy, proxied_portal):
     http = proxied_portal.session()
-    async with ws_connect(proxied_portal, http, "/ws/live/") as live:
+    async with ws_connect(proxied_portal, http, "/engines/local/ws/live/") as live:
         await receive_until(live, engine_message(True), timeout=10, what="engine up")
         await asyncio.to_thread(proxy.stop)
         down = await receive_until(live, engine_message(False), timeout=10, what="engine down")
@@ -185,7 +185,7 @@ async def test_log_socket_resumes_with_new_lines_after_engine_comes_back(
 ):
     container = make_container(CHATTY)
     http = proxied_portal.session()
-    path = f"/ws/containers/{container['Id']}/logs/?tail=5"
+    path = f"/engines/local/ws/containers/{container['Id']}/logs/?tail=5"
     async with ws_connect(proxied_portal, http, path) as logs:
         before: list = []
         await receive_until(
@@ -243,7 +243,7 @@ def dead_engine(settings, tmp_path):
 
 def test_container_list_with_a_dead_engine_socket_shows_the_banner(admin_client, dead_engine):
     started = time.monotonic()
-    response = admin_client.get("/containers/")
+    response = admin_client.get("/engines/local/containers/")
     assert time.monotonic() - started < PAGE_BUDGET
     assert response.status_code == 200
     shown, text = banner(response.content.decode())

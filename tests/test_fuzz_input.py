@@ -116,7 +116,7 @@ def test_generated_corpus_over_every_form_and_converter_gives_no_500_and_creates
 
 
 def served_settings(client: Client, container_id: str) -> dict:
-    form = client.get(f"/containers/{container_id}/settings/").context["form"]
+    form = client.get(f"/engines/local/containers/{container_id}/settings/").context["form"]
     data = {name: form[name].value() for name in form.fields}
     return {k: "on" if v is True else "" if v in (None, False) else v for k, v in data.items()}
 

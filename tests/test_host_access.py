@@ -68,7 +68,7 @@ def run_form(image: str, name: str, **fields) -> dict:
 
 
 def _settings_data(client, cid: str, **changes) -> dict:
-    page = client.get(f"/containers/{cid}/settings/")
+    page = client.get(f"/engines/local/containers/{cid}/settings/")
     data = {
         key: "" if value is None else value for key, value in page.context["form"].initial.items()
     }
@@ -95,7 +95,9 @@ def test_an_operator_cannot_mount_their_volume_over_bin_of_an_admins_privileged_
     data["volumes"] = "\n".join(filter(None, [data["volumes"], f"{payload}:/bin"]))
 
     for step in ("review", "confirm"):
-        response = operator.post(f"/containers/{cid}/settings/", {**data, "step": step})
+        response = operator.post(
+            f"/engines/local/containers/{cid}/settings/", {**data, "step": step}
+        )
         assert response.status_code in (400, 403), (step, response.status_code)
         assert "host access" in text(response)
 
@@ -112,7 +114,7 @@ def test_the_settings_tab_tells_an_operator_why_a_host_access_container_is_admin
     # Created, not started: this engine runs in a sandbox that can't start privileged ones.
     cid = make_container(COMMAND, start=False, host_config={"privileged": True})["Id"]
 
-    page = operator.get(f"/containers/{cid}/settings/")
+    page = operator.get(f"/engines/local/containers/{cid}/settings/")
 
     assert page.status_code == 200
     assert "Only administrators can change the settings of this container" in text(page)
@@ -126,10 +128,12 @@ def test_an_admin_may_still_recreate_a_container_with_host_access(
     data = _settings_data(admin_client, cid)
     data["env"] = "ADDED=1"
 
-    done = admin_client.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    done = admin_client.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
 
     assert done.status_code == 302, text(done)
-    new_id = done["Location"].split("/")[2]
+    new_id = done["Location"].split("/")[4]
     assert docker_api.inspect_container(new_id)["HostConfig"]["CapAdd"] == ["NET_ADMIN"]
 
 
@@ -138,10 +142,10 @@ def test_an_operator_may_change_an_ordinary_container(operator, docker_api, make
     data = _settings_data(operator, cid)
     data["volumes"] = f"{volume()}:/data"
 
-    done = operator.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    done = operator.post(f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"})
 
     assert done.status_code == 302, text(done)
-    new_id = done["Location"].split("/")[2]
+    new_id = done["Location"].split("/")[4]
     assert {m["Destination"] for m in docker_api.inspect_container(new_id)["Mounts"]} == {"/data"}
 
 
@@ -160,7 +164,7 @@ def test_an_operator_cannot_reach_a_host_folder_through_an_admins_bind_style_vol
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/advanced/",
+        "/engines/local/containers/new/advanced/",
         run_form(test_image, name, volumes=f"{bound}:/data", command="sleep 60"),
     )
 
@@ -183,7 +187,7 @@ def test_an_operator_cannot_share_a_volume_with_an_admins_privileged_container(
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/advanced/",
+        "/engines/local/containers/new/advanced/",
         run_form(test_image, name, volumes=f"{shared}:/data", command="sleep 60"),
     )
 
@@ -199,7 +203,8 @@ def test_an_operator_cannot_mount_a_volume_over_a_system_path(
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/advanced/", run_form(test_image, name, volumes="/etc", command="sleep 60")
+        "/engines/local/containers/new/advanced/",
+        run_form(test_image, name, volumes="/etc", command="sleep 60"),
     )
 
     assert response.status_code == 400
@@ -217,7 +222,7 @@ def test_an_operator_cannot_set_the_portals_helper_label_in_the_run_form(
     cleanup_named.append(name)
 
     response = operator.post(
-        "/containers/new/advanced/",
+        "/engines/local/containers/new/advanced/",
         run_form(test_image, name, labels="dockerweb.helper=1", command="sleep 60"),
     )
 
@@ -233,7 +238,9 @@ def test_an_operator_cannot_add_the_helper_label_through_settings(
     data = _settings_data(operator, cid)
     data["labels"] = data["labels"] + "\ndockerweb.helper=1"
 
-    response = operator.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    response = operator.post(
+        f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"}
+    )
 
     assert response.status_code == 400
     labels = docker_api.inspect_container(cid)["Config"]["Labels"]
@@ -250,7 +257,7 @@ def test_a_container_cannot_inherit_the_helper_label_from_an_image(
     cleanup_named.append(name)
     try:
         response = operator.post(
-            "/containers/new/advanced/", run_form(reference, name, command="sleep 60")
+            "/engines/local/containers/new/advanced/", run_form(reference, name, command="sleep 60")
         )
 
         assert response.status_code == 400
@@ -265,9 +272,9 @@ def test_a_container_carrying_the_helper_label_is_listed_anyway(admin_client, ma
     made = make_container(COMMAND, labels={"dockerweb.helper": "1"})
     name = made["Name"].lstrip("/")
 
-    listing = admin_client.get(f"/containers/?q={name}")
+    listing = admin_client.get(f"/engines/local/containers/?q={name}")
     assert made["Id"] in listing.content.decode()
-    sidebar = admin_client.get(f"/containers/sidebar/?q={name}")
+    sidebar = admin_client.get(f"/engines/local/containers/sidebar/?q={name}")
     assert name in sidebar.content.decode()
 
     from dockerweb import engines
@@ -298,7 +305,7 @@ def test_a_volume_driver_off_the_allow_list_is_refused_before_the_engine_is_aske
     monkeypatch.setattr(gateway.volumes, "create_volume", spy)
     name = eng.unique_name("dwt-drv")
 
-    response = admin_client.post("/volumes/new/", {"name": name, "driver": driver})
+    response = admin_client.post("/engines/local/volumes/new/", {"name": name, "driver": driver})
 
     assert asked == []
     assert response.status_code == 400
@@ -307,7 +314,7 @@ def test_a_volume_driver_off_the_allow_list_is_refused_before_the_engine_is_aske
 
 
 def test_the_create_volume_form_offers_the_engines_volume_drivers(admin_client):
-    page = admin_client.get("/volumes/new/")
+    page = admin_client.get("/engines/local/volumes/new/")
 
     assert re.search(r'<select name="driver"[^>]*>', page.content.decode())
     assert '<option value="local" selected>' in page.content.decode()

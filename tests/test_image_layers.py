@@ -153,14 +153,14 @@ def section(page: str, marker: str) -> str:
 
 
 def test_the_test_image_is_a_base_image_in_the_list_and_on_its_page(admin_client, test_image):
-    list_page = admin_client.get("/images/").content.decode()
+    list_page = admin_client.get("/engines/local/images/").content.decode()
     row = re.search(
         rf'<tr data-image-row[^>]*data-reference="{re.escape(test_image)}"[^>]*>', list_page
     )
     assert row and " data-base" in row.group(0)
     assert "base image" in row_cells(list_page, test_image)
 
-    page = admin_client.get(f"/images/view/{test_image}/").content.decode()
+    page = admin_client.get(f"/engines/local/images/view/{test_image}/").content.decode()
     assert "data-base-badge" in page and ">base image</span>" in page
     assert "No parent on this engine" in section(page, "data-image-lineage")
 
@@ -172,22 +172,26 @@ def test_a_built_image_shows_its_parent_and_the_chain_back_to_its_base(
     parent_id = docker_api.inspect_image(built.id)["Parent"]
     assert parent_id, "the classic builder records the parent"
 
-    page = admin_client.get(f"/images/view/{built.reference}/").content.decode()
+    page = admin_client.get(f"/engines/local/images/view/{built.reference}/").content.decode()
 
     assert "data-base-badge" not in page
     lineage = section(page, "data-image-lineage")
     parent = re.search(r'<a[^>]*href="([^"]+)"[^>]*data-parent>([^<]+)</a>', lineage)
     assert parent, "no parent link"
-    assert parent.group(1) == f"/images/view/{parent_id}/"
+    assert parent.group(1) == f"/engines/local/images/view/{parent_id}/"
     assert parent.group(2) == parent_id.removeprefix("sha256:")[:12]
     ancestors = re.findall(r'data-ancestor="([^"]+)"><a href="([^"]+)"', lineage)
     assert ancestors[0][0] == parent_id
     base_id = docker_api.inspect_image(test_image)["Id"]
-    assert ancestors[-1] == (base_id, f"/images/view/{test_image}/"), "the chain misses its base"
+    assert ancestors[-1] == (base_id, f"/engines/local/images/view/{test_image}/"), (
+        "the chain misses its base"
+    )
     assert "base image" in lineage.rsplit("data-ancestor", 1)[1]
     # Each link leads on: the parent's own page goes on to the same base.
     parent_page = admin_client.get(parent.group(1)).content.decode()
-    assert f'href="/images/view/{test_image}/"' in section(parent_page, "data-image-lineage")
+    assert f'href="/engines/local/images/view/{test_image}/"' in section(
+        parent_page, "data-image-lineage"
+    )
 
     history = re.search(r"<table[^>]*data-image-history>(.*?)</table>", page, re.S).group(1)
     steps = re.findall(r"<tr data-layer-step>(.*?)</tr>", history, re.S)
@@ -199,11 +203,11 @@ def test_a_built_image_shows_its_parent_and_the_chain_back_to_its_base(
     for entry, step in zip(docker_api.history(built.id), steps, strict=True):
         assert f'data-size="{entry["Size"]}">{human_size(entry["Size"])}<' in step
         if entry["Id"] != "<missing>":
-            assert f'href="/images/view/{entry["Id"]}/"' in step
+            assert f'href="/engines/local/images/view/{entry["Id"]}/"' in step
 
 
 def shown_ids(admin_client, **params) -> set[str]:
-    response = admin_client.get("/images/", params)
+    response = admin_client.get("/engines/local/images/", params)
     assert response.status_code == 200
     return {row["data-image-id"] for row in table_rows(response.content.decode())}
 
@@ -226,17 +230,17 @@ def test_filters_show_exactly_the_right_images(admin_client, docker_api, test_im
     # A filter and a name together.
     assert shown_ids(admin_client, show="unused", q=reference.split(":")[0]) == {current.id}
 
-    page = admin_client.get("/images/", {"show": "dangling"}).content.decode()
+    page = admin_client.get("/engines/local/images/", {"show": "dangling"}).content.decode()
     assert re.search(r'value="dangling" form="image-filters" data-submit-on-change\s+checked', page)
     counts = dict(re.findall(r'data-filter-count="([\w-]+)">(\d+)<', page))
     assert set(counts) == {"all", "base", "dangling", "unused", "in-use"}
     assert int(counts["dangling"]) >= 1 and int(counts["all"]) >= len(mine)
     # The live refresh asks for the same filtered list.
-    assert 'hx-get="/images/?show=dangling"' in page
+    assert 'hx-get="/engines/local/images/?show=dangling"' in page
 
 
 def test_an_unknown_filter_shows_everything(admin_client, test_image):
-    response = admin_client.get("/images/", {"show": "../../etc"})
+    response = admin_client.get("/engines/local/images/", {"show": "../../etc"})
 
     assert response.status_code == 200
     assert test_image in [r["data-reference"] for r in table_rows(response.content.decode())]
@@ -250,12 +254,12 @@ def test_a_filter_is_kept_in_the_url_and_across_live_changes(
     replaced = build_from(reference)
     current = build_from(reference)
     page = admin_page
-    page.goto(f"{portal.url}/images/")
+    page.goto(f"{portal.url}/engines/local/images/")
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
 
     page.get_by_label("Dangling").check()
 
-    page.wait_for_url(re.compile(r"/images/\?(.*&)?show=dangling"))
+    page.wait_for_url(re.compile(r"/engines/local/images/\?(.*&)?show=dangling"))
     expect(page.locator(f'tr[data-image-id="{replaced.id}"]')).to_be_visible()
     expect(page.locator(f'tr[data-image-id="{current.id}"]')).to_have_count(0)
     expect(page.get_by_label("Dangling")).to_be_checked()
@@ -280,14 +284,14 @@ def test_the_chain_links_from_a_built_image_back_to_its_base_badge(
 ):
     built = build_from(run="echo " + "a-long-step " * 12 + "> /tmp/layer")
     page = admin_page
-    page.goto(f"{portal.url}/images/view/{built.reference}/")
+    page.goto(f"{portal.url}/engines/local/images/view/{built.reference}/")
     lineage = page.locator("[data-image-lineage]")
     expect(lineage.get_by_role("link", name=test_image)).to_be_visible()
     expect(page.locator("[data-base-badge]")).to_have_count(0)
 
     lineage.get_by_role("link", name=test_image).click()
 
-    page.wait_for_url(re.compile(re.escape(f"/images/view/{test_image}/")))
+    page.wait_for_url(re.compile(re.escape(f"/engines/local/images/view/{test_image}/")))
     expect(page.locator("[data-base-badge]")).to_have_text("base image")
     expect(page.locator("[data-no-parent]")).to_be_visible()
     # The full text of a step is a click away.
@@ -332,10 +336,10 @@ def test_the_job_page_and_the_image_page_write_sizes_the_same_way(
     docker_api.remove_image(built.id, force=True)
     page = admin_page
     try:
-        page.goto(f"{portal.url}/images/pull/")
+        page.goto(f"{portal.url}/engines/local/images/pull/")
         page.get_by_label("Image").fill(reference)
         page.get_by_role("button", name="Pull").click()
-        page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+        page.wait_for_url(re.compile(r"/engines/local/jobs/[0-9a-f-]{36}/$"))
         expect(page.locator("[data-job]")).to_have_attribute(
             "data-status", "succeeded", timeout=90_000
         )
@@ -350,7 +354,7 @@ def test_the_job_page_and_the_image_page_write_sizes_the_same_way(
         )
         pulled = docker_api.inspect_image(reference)
 
-        page.goto(f"{portal.url}/images/view/{reference}/")
+        page.goto(f"{portal.url}/engines/local/images/view/{reference}/")
         shown = page.locator(f'dd[data-size="{pulled["Size"]}"]')
         expect(shown).to_contain_text(human_size(pulled["Size"]))
         image_page_text = shown.inner_text().split(" (")[0]

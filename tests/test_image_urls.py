@@ -102,29 +102,34 @@ def test_a_tricky_reference_round_trips_through_every_image_view(view, reference
 
 def test_urls_are_readable_verb_first_and_reference_as_typed():
     assert reverse("images:detail", args=["localhost:5000/x/y:latest"]) == (
-        "/images/view/localhost:5000/x/y:latest/"
+        "/engines/local/images/view/localhost:5000/x/y:latest/"
     )
-    assert reverse("images:push", args=["myorg/push"]) == "/images/push/myorg/push/"
-    assert reverse("images:remove", args=[f"x@{DIGEST}"]) == f"/images/remove/x@{DIGEST}/"
-    assert reverse("images:tag", args=[DIGEST]) == f"/images/tag/{DIGEST}/"
+    assert reverse("images:push", args=["myorg/push"]) == "/engines/local/images/push/myorg/push/"
+    assert (
+        reverse("images:remove", args=[f"x@{DIGEST}"])
+        == f"/engines/local/images/remove/x@{DIGEST}/"
+    )
+    assert reverse("images:tag", args=[DIGEST]) == f"/engines/local/images/tag/{DIGEST}/"
 
 
 def test_the_fixed_routes_are_not_shadowed_by_references():
     for name in ("list", "pull", "build", "prune", "search", "registries"):
         assert served(reverse(f"images:{name}")).view_name == f"images:{name}"
-    assert served("/images/registries/7/delete/").view_name == "images:registry-delete"
+    assert (
+        served("/engines/local/images/registries/7/delete/").view_name == "images:registry-delete"
+    )
 
 
 @pytest.mark.parametrize(
     "path",
     [
-        "/images/myorg/push/",  # the reference-first shape is gone: no route reads it
-        "/images/push/",  # a verb with no reference
-        "/images/view/",
-        "/images/view/a//b/",
-        "/images/view/x/../y/",
-        "/images/view/Upper/case/",
-        "/images/view/x:tag/push/",  # a word after the reference is read as part of it
+        "/engines/local/images/myorg/push/",  # the reference-first shape is gone: no route reads it
+        "/engines/local/images/push/",  # a verb with no reference
+        "/engines/local/images/view/",
+        "/engines/local/images/view/a//b/",
+        "/engines/local/images/view/x/../y/",
+        "/engines/local/images/view/Upper/case/",
+        "/engines/local/images/view/x:tag/push/",  # a word after the reference is read as part of it
     ],
 )
 def test_paths_without_exactly_one_valid_reference_after_the_verb_resolve_to_nothing(path):
@@ -169,18 +174,18 @@ def test_an_image_named_like_routes_has_its_own_page_and_actions(
     docker_api.tag(other_id, *other.rsplit(":", 1))  # goes with the image (make_image)
 
     for ref in (reference, other):
-        response = admin_client.get(f"/images/view/{ref}/")
+        response = admin_client.get(f"/engines/local/images/view/{ref}/")
         assert response.status_code == 200, ref
         page = response.content.decode()
         assert f'<h1 class="mono">{ref}</h1>' in page
-        assert f'action="/images/tag/{ref}/"' in page
-        assert f'action="/images/push/{ref}/"' in page
-        assert f'href="/images/remove/{ref}/"' in page
-        confirm = admin_client.get(f"/images/remove/{ref}/")
+        assert f'action="/engines/local/images/tag/{ref}/"' in page
+        assert f'action="/engines/local/images/push/{ref}/"' in page
+        assert f'href="/engines/local/images/remove/{ref}/"' in page
+        confirm = admin_client.get(f"/engines/local/images/remove/{ref}/")
         assert confirm.status_code == 200, ref
         title = re.search(r"<h1>(.*?)</h1>", confirm.content.decode(), re.S).group(1)
         assert html.unescape(re.sub(r"<[^>]+>", "", title)).endswith(f" {ref}?"), title
-    by_id = admin_client.get(f"/images/view/{image_id}/")
-    assert by_id.status_code == 200 and f'href="/images/view/{reference}/"' in (
+    by_id = admin_client.get(f"/engines/local/images/view/{image_id}/")
+    assert by_id.status_code == 200 and f'href="/engines/local/images/view/{reference}/"' in (
         by_id.content.decode()
     )

@@ -58,7 +58,7 @@ def test_image_list_shows_one_row_per_tag_and_marks_dangling_images(
     _, newer_id = make_image(dangling_reference)
     assert newer_id != dangling_id
 
-    response = admin_client.get("/images/")
+    response = admin_client.get("/engines/local/images/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -84,7 +84,7 @@ def test_image_list_counts_the_containers_using_each_image(admin_client, docker_
     new_container(docker_api, used)
     new_container(docker_api, used)
 
-    page = admin_client.get("/images/").content.decode()
+    page = admin_client.get("/engines/local/images/").content.decode()
 
     assert "2 containers" in row_cells(page, used)
     assert "none" in row_cells(page, unused)
@@ -95,7 +95,7 @@ def test_image_list_filters_by_name_and_offers_a_live_filter_box(admin_client, m
     other, _ = make_image()
     needle = wanted.split(":")[0]
 
-    page = admin_client.get("/images/", {"q": needle}).content.decode()
+    page = admin_client.get("/engines/local/images/", {"q": needle}).content.decode()
 
     references = [r["data-reference"] for r in table_rows(page)]
     assert references == [wanted]
@@ -103,14 +103,18 @@ def test_image_list_filters_by_name_and_offers_a_live_filter_box(admin_client, m
     # The box filters in the browser too: live.js hides rows whose data-search misses it.
     assert 'data-filter-target="#image-rows"' in page
     assert '<tbody id="image-rows">' in page
-    for href in ("/images/pull/", "/images/build/", "/images/prune/"):
+    for href in (
+        "/engines/local/images/pull/",
+        "/engines/local/images/build/",
+        "/engines/local/images/prune/",
+    ):
         assert f'href="{href}"' in page, href
 
 
 def test_image_list_partial_is_the_filters_and_the_table_alone(admin_client, make_image):
     reference, _ = make_image()
 
-    response = admin_client.get("/images/", headers={"HX-Request": "true"})
+    response = admin_client.get("/engines/local/images/", headers={"HX-Request": "true"})
 
     body = response.content.decode().strip()
     assert body.startswith('<fieldset class="image-filter"') and body.endswith("</table>")
@@ -123,7 +127,7 @@ def test_image_list_partial_is_the_filters_and_the_table_alone(admin_client, mak
 def test_image_list_page_says_it_varies_with_hx_request(admin_client):
     """The page and its fragment share a URL: without Vary a cache (the back button too)
     could show the bare table body as the page."""
-    response = admin_client.get("/images/")
+    response = admin_client.get("/engines/local/images/")
 
     assert response.status_code == 200 and "<html" in response.content.decode()
     assert has_vary_header(response, "HX-Request"), response.get("Vary")
@@ -141,7 +145,7 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     container_name = unique_name("user")
     new_container(docker_api, reference, container_name)
 
-    response = admin_client.get(f"/images/view/{reference}/")
+    response = admin_client.get(f"/engines/local/images/view/{reference}/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -150,11 +154,13 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
     history = re.search(r"<table[^>]*data-image-history>(.*?)</table>", page, re.S).group(1)
     assert "Imported from -" in history, "the layer history is missing"
     using = re.search(r"data-image-containers>(.*?)</section>", page, re.S).group(1)
-    assert f'<a href="/containers/{container_name}/">{container_name}</a>' in using
-    assert f'href="/containers/new/advanced/?image={quote(reference, safe="")}"' in page
-    assert f'action="/images/tag/{reference}/"' in page
-    assert f'action="/images/push/{reference}/"' in page
-    assert f'href="/images/remove/{reference}/"' in page
+    assert f'<a href="/engines/local/containers/{container_name}/">{container_name}</a>' in using
+    assert (
+        f'href="/engines/local/containers/new/advanced/?image={quote(reference, safe="")}"' in page
+    )
+    assert f'action="/engines/local/images/tag/{reference}/"' in page
+    assert f'action="/engines/local/images/push/{reference}/"' in page
+    assert f'href="/engines/local/images/remove/{reference}/"' in page
     inspect = html.unescape(re.search(r'<pre class="inspect-json"[^>]*>(.*?)</pre>', page, re.S)[1])
     assert f'"Id": "{image_id}"' in inspect
     assert LABEL_KEY in page and SESSION in page, "the image's labels are missing"
@@ -162,8 +168,8 @@ def test_image_detail_shows_tags_history_containers_and_a_run_button(
 
 
 def test_image_detail_by_id_of_an_unknown_image_is_404(admin_client):
-    assert admin_client.get(f"/images/view/{'0' * 64}/").status_code == 404
-    assert admin_client.get("/images/view/dwt-no-such/image:nope/").status_code == 404
+    assert admin_client.get(f"/engines/local/images/view/{'0' * 64}/").status_code == 404
+    assert admin_client.get("/engines/local/images/view/dwt-no-such/image:nope/").status_code == 404
 
 
 # -- Docker Hub search --------------------------------------------------------------------
@@ -178,7 +184,7 @@ def hub_reachable(docker_api) -> bool:
 
 
 def test_hub_search_says_clearly_when_the_engine_cannot_reach_the_hub(admin_client, docker_api):
-    response = admin_client.get("/images/search/", {"q": "busybox"})
+    response = admin_client.get("/engines/local/images/search/", {"q": "busybox"})
 
     assert response.status_code == 200
     page = html.unescape(response.content.decode())
@@ -192,10 +198,10 @@ def test_hub_search_says_clearly_when_the_engine_cannot_reach_the_hub(admin_clie
 
 
 def test_the_image_list_offers_the_hub_search_box(admin_client):
-    page = admin_client.get("/images/").content.decode()
-    assert 'action="/images/search/"' in page
+    page = admin_client.get("/engines/local/images/").content.decode()
+    assert 'action="/engines/local/images/search/"' in page
     assert '<label for="hub-q">Search Docker Hub</label>' in page
-    assert admin_client.get("/images/search/").status_code == 200
+    assert admin_client.get("/engines/local/images/search/").status_code == 200
 
 
 # -- live ---------------------------------------------------------------------------------
@@ -208,7 +214,7 @@ def test_image_list_shows_a_tag_made_with_the_cli_without_reload(
     reference, image_id = make_image()
     repository = reference.split(":")[0]
     page = admin_page
-    page.goto(f"{portal.url}/images/")
+    page.goto(f"{portal.url}/engines/local/images/")
     expect(page.locator(f'tr[data-reference="{reference}"]')).to_be_visible()
     expect(page.locator("body")).to_have_attribute("data-live", "connected")
     page.evaluate("window.__sameDocument = true")

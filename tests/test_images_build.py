@@ -25,8 +25,8 @@ from tests.engine import SESSION, TEST_LABELS, unique_name
 # touch the test database from Playwright's event loop.)
 jobs_db = pytest.mark.django_db(transaction=True)
 
-URL = "/images/build/"
-JOB_URL = re.compile(r"^/jobs/(?P<id>[0-9a-f-]{36})/$")
+URL = "/engines/local/images/build/"
+JOB_URL = re.compile(r"^/engines/local/jobs/(?P<id>[0-9a-f-]{36})/$")
 BUILD_TIMEOUT = 90
 
 
@@ -135,8 +135,10 @@ def test_typed_dockerfile_builds_the_seed_example_which_then_runs(
     entry = AuditEntry.objects.get(action="image.build")
     assert entry.target_name == tag and str(job.pk) in entry.detail
 
-    page = admin_client.get(f"/jobs/{job.pk}/").content.decode()
-    assert f'href="/images/view/{image["Id"]}/"' in page  # the result links to the new image
+    page = admin_client.get(f"/engines/local/jobs/{job.pk}/").content.decode()
+    assert (
+        f'href="/engines/local/images/view/{image["Id"]}/"' in page
+    )  # the result links to the new image
 
 
 @jobs_db
@@ -256,7 +258,7 @@ def test_broken_dockerfile_fails_showing_the_failing_step_and_the_engines_messag
     with pytest.raises(docker.errors.ImageNotFound):
         docker_api.inspect_image(tag)
 
-    page = admin_client.get(f"/jobs/{job.pk}/").content.decode()
+    page = admin_client.get(f"/engines/local/jobs/{job.pk}/").content.decode()
     assert engine_message in page and has_step(page, 2, step)
 
 
@@ -382,7 +384,7 @@ def test_build_output_streams_live_on_the_job_page(
     )
     page.get_by_label("Tags").fill(tag)
     page.get_by_role("button", name="Build", exact=True).click()
-    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r"/engines/local/jobs/[0-9a-f-]{36}/$"))
 
     output = page.locator("[data-job-output]")
     status = page.locator("[data-job-status]")
@@ -398,4 +400,4 @@ def test_build_output_streams_live_on_the_job_page(
     expect(link).to_have_text(tag)
     image_id = docker_api.inspect_image(tag)["Id"]
     # The same URL as the server's link: the id as it reads, `:` not escaped.
-    assert link.get_attribute("href") == f"/images/view/{image_id}/"
+    assert link.get_attribute("href") == f"/engines/local/images/view/{image_id}/"

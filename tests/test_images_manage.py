@@ -43,10 +43,12 @@ def test_tag_form_adds_the_tag_to_the_image(admin_client, docker_api, make_image
     reference, image_id = make_image()
     new_reference = f"{unique_name('dwt-retag')}:v2"
 
-    response = admin_client.post(f"/images/tag/{reference}/", {"new_reference": new_reference})
+    response = admin_client.post(
+        f"/engines/local/images/tag/{reference}/", {"new_reference": new_reference}
+    )
 
     assert response.status_code == 302
-    assert response["Location"] == f"/images/view/{new_reference}/"
+    assert response["Location"] == f"/engines/local/images/view/{new_reference}/"
     assert set(docker_api.inspect_image(image_id)["RepoTags"]) == {reference, new_reference}
     entry = AuditEntry.objects.get(action="image.tag")
     assert (entry.outcome, entry.target_name) == (AuditEntry.Outcome.OK, reference)
@@ -59,9 +61,9 @@ def test_tag_without_a_tag_means_latest(admin_client, docker_api, make_image):
     reference, image_id = make_image()
     name = unique_name("dwt-retag")
 
-    response = admin_client.post(f"/images/tag/{reference}/", {"new_reference": name})
+    response = admin_client.post(f"/engines/local/images/tag/{reference}/", {"new_reference": name})
 
-    assert response["Location"] == f"/images/view/{name}:latest/"
+    assert response["Location"] == f"/engines/local/images/view/{name}:latest/"
     assert f"{name}:latest" in docker_api.inspect_image(image_id)["RepoTags"]
 
 
@@ -70,7 +72,9 @@ def test_tag_form_refuses_an_invalid_name_with_a_clear_message(
 ):
     reference, image_id = make_image()
 
-    response = admin_client.post(f"/images/tag/{reference}/", {"new_reference": "Bad Name:1"})
+    response = admin_client.post(
+        f"/engines/local/images/tag/{reference}/", {"new_reference": "Bad Name:1"}
+    )
 
     assert response.status_code == 400
     errors = re.search(
@@ -92,12 +96,12 @@ def test_remove_is_refused_while_a_container_uses_the_image_naming_it(
     reference, image_id = make_image()
     user = new_container(docker_api, reference)  # stopped: still counts
 
-    confirm = admin_client.get(f"/images/remove/{reference}/")
+    confirm = admin_client.get(f"/engines/local/images/remove/{reference}/")
     assert confirm.status_code == 200
     assert f"In use by 1 container (running or not): {user}." in text(confirm)
     assert "Force" in text(confirm)
 
-    response = admin_client.post(f"/images/remove/{reference}/")
+    response = admin_client.post(f"/engines/local/images/remove/{reference}/")
 
     assert response.status_code == 409
     problem = re.search(r"<div[^>]*data-remove-problem>(.*?)</div>", response.content.decode())
@@ -113,13 +117,13 @@ def test_forced_remove_of_an_image_a_running_container_uses_only_untags_it(
     reference, image_id = make_image()
     new_container(docker_api, reference, start=True)
 
-    response = admin_client.post(f"/images/remove/{reference}/", {"force": "on"})
+    response = admin_client.post(f"/engines/local/images/remove/{reference}/", {"force": "on"})
 
     assert response.status_code == 302
     # The engine keeps an image a running container uses; only its name goes.
     assert not image_exists(docker_api, reference)
     assert docker_api.inspect_image(image_id)["RepoTags"] == []
-    assert response["Location"] == f"/images/view/{image_id}/"
+    assert response["Location"] == f"/engines/local/images/view/{image_id}/"
     entry = AuditEntry.objects.get(action="image.remove")
     assert entry.outcome == AuditEntry.Outcome.OK and f"Untagged {reference}" in entry.detail
 
@@ -130,9 +134,11 @@ def test_forced_remove_of_an_image_only_stopped_containers_use_deletes_it(
     reference, image_id = make_image()
     new_container(docker_api, reference)
 
-    response = admin_client.post(f"/images/remove/{reference}/", {"force": "on"}, follow=True)
+    response = admin_client.post(
+        f"/engines/local/images/remove/{reference}/", {"force": "on"}, follow=True
+    )
 
-    assert response.redirect_chain == [("/images/", 302)]
+    assert response.redirect_chain == [("/engines/local/images/", 302)]
     assert not image_exists(docker_api, image_id)
     (message,) = shown_messages(response)
     assert message.startswith(f"Untagged {reference}; deleted image {image_id[7:19]}")
@@ -141,13 +147,13 @@ def test_forced_remove_of_an_image_only_stopped_containers_use_deletes_it(
 def test_remove_of_an_unused_image_deletes_it(admin_client, docker_api, make_image):
     reference, image_id = make_image()
 
-    confirm = admin_client.get(f"/images/remove/{reference}/")
+    confirm = admin_client.get(f"/engines/local/images/remove/{reference}/")
     assert "This deletes the image" in text(confirm)
     assert "MB" in text(confirm), "the size that comes back is not shown"
 
-    response = admin_client.post(f"/images/remove/{reference}/")
+    response = admin_client.post(f"/engines/local/images/remove/{reference}/")
 
-    assert response.status_code == 302 and response["Location"] == "/images/"
+    assert response.status_code == 302 and response["Location"] == "/engines/local/images/"
     assert not image_exists(docker_api, image_id)
     entry = AuditEntry.objects.get(action="image.remove")
     assert (entry.outcome, entry.target_id) == (AuditEntry.Outcome.OK, image_id)
@@ -160,12 +166,15 @@ def test_remove_of_one_of_several_tags_only_untags(admin_client, docker_api, mak
     # A container does not stop an untag: the image itself stays.
     new_container(docker_api, reference)
 
-    confirm = admin_client.get(f"/images/remove/{reference}/")
+    confirm = admin_client.get(f"/engines/local/images/remove/{reference}/")
     assert f"Only the tag {reference} goes" in text(confirm)
 
-    response = admin_client.post(f"/images/remove/{reference}/")
+    response = admin_client.post(f"/engines/local/images/remove/{reference}/")
 
-    assert response.status_code == 302 and response["Location"] == f"/images/view/{image_id}/"
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/engines/local/images/view/{image_id}/"
+    )
     assert docker_api.inspect_image(image_id)["RepoTags"] == [f"{repository}:keep"]
 
 
@@ -206,7 +215,7 @@ def dangling_image(docker_api, test_image, make_image):
 
 
 def test_prune_page_lists_the_dangling_images_and_their_size(admin_client, dangling_image):
-    response = admin_client.get("/images/prune/")
+    response = admin_client.get("/engines/local/images/prune/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -219,9 +228,9 @@ def test_prune_page_lists_the_dangling_images_and_their_size(admin_client, dangl
 def test_prune_deletes_dangling_images_and_reports_the_space_reclaimed(
     admin_client, docker_api, dangling_image
 ):
-    response = admin_client.post("/images/prune/", follow=True)
+    response = admin_client.post("/engines/local/images/prune/", follow=True)
 
-    assert response.redirect_chain == [("/images/", 302)]
+    assert response.redirect_chain == [("/engines/local/images/", 302)]
     (message,) = shown_messages(response)
     reclaimed = int(re.search(r"\((\d+) bytes\)", message).group(1))
     assert reclaimed >= BLOB_SIZE, message
@@ -243,14 +252,20 @@ def test_a_viewer_without_push_or_remove_may_not_tag_remove_or_prune(docker_api,
     client = Client()
     client.force_login(viewer)
 
-    detail = client.get(f"/images/view/{reference}/")
+    detail = client.get(f"/engines/local/images/view/{reference}/")
     assert detail.status_code == 200
-    assert f"/images/tag/{reference}/" not in detail.content.decode()
-    assert f"/images/remove/{reference}/" not in detail.content.decode()
-    assert client.post(f"/images/tag/{reference}/", {"new_reference": "x:1"}).status_code == 403
-    assert client.get(f"/images/remove/{reference}/").status_code == 403
-    assert client.post(f"/images/remove/{reference}/", {"force": "on"}).status_code == 403
-    assert client.get("/images/prune/").status_code == 403
-    assert client.post("/images/prune/").status_code == 403
+    assert f"/engines/local/images/tag/{reference}/" not in detail.content.decode()
+    assert f"/engines/local/images/remove/{reference}/" not in detail.content.decode()
+    assert (
+        client.post(f"/engines/local/images/tag/{reference}/", {"new_reference": "x:1"}).status_code
+        == 403
+    )
+    assert client.get(f"/engines/local/images/remove/{reference}/").status_code == 403
+    assert (
+        client.post(f"/engines/local/images/remove/{reference}/", {"force": "on"}).status_code
+        == 403
+    )
+    assert client.get("/engines/local/images/prune/").status_code == 403
+    assert client.post("/engines/local/images/prune/").status_code == 403
     assert docker_api.inspect_image(image_id)["RepoTags"] == [reference]
     assert not AuditEntry.objects.exists()

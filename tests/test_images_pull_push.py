@@ -28,7 +28,7 @@ from tests.conftest import (
 )
 from tests.registry import SlowProxy
 
-JOB_URL = re.compile(r"/jobs/([0-9a-f-]{36})/$")
+JOB_URL = re.compile(r"/engines/local/jobs/([0-9a-f-]{36})/$")
 MB = 1024 * 1024
 
 
@@ -171,7 +171,7 @@ def store_registry(http, portal, address: str, username: str, secret: str):
     response = post(
         http,
         portal,
-        "/images/registries/",
+        "/engines/local/images/registries/",
         {"address": address, "username": username, "secret": secret},
     )
     assert response.status_code == 302, response.text[-2000:]
@@ -179,7 +179,7 @@ def store_registry(http, portal, address: str, username: str, secret: str):
 
 
 def pull(http, portal, reference: str) -> str:
-    return started_job(post(http, portal, "/images/pull/", {"image": reference}))
+    return started_job(post(http, portal, "/engines/local/images/pull/", {"image": reference}))
 
 
 # -- push -----------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_push_of_a_retagged_image_lands_in_the_registry(
     reference = f"{registry.address}/dwtest/img:{tag}"
     docker_api.tag(test_image, f"{registry.address}/dwtest/img", tag)
     try:
-        job_id = started_job(post(http, portal, f"/images/push/{reference}/"))
+        job_id = started_job(post(http, portal, f"/engines/local/images/push/{reference}/"))
         row = finished(portal, job_id)
         assert row["status"] == "succeeded", row["error"]
         assert tag in registry.tags("dwtest/img")
@@ -202,11 +202,11 @@ def test_push_of_a_retagged_image_lands_in_the_registry(
 
 def test_push_of_an_image_that_is_not_here_starts_no_job(http, portal, registry):
     before = job_count(portal)
-    response = post(http, portal, f"/images/push/{registry.address}/dwtest/none:x/")
+    response = post(http, portal, f"/engines/local/images/push/{registry.address}/dwtest/none:x/")
     assert response.status_code == 302
     assert job_count(portal) == before
     # The message shows on the next page rendered.
-    page = http.get(f"{portal.url}/jobs/", timeout=10).text
+    page = http.get(f"{portal.url}/engines/local/jobs/", timeout=10).text
     assert f"There is no image “{registry.address}/dwtest/none:x”" in html.unescape(page)
 
 
@@ -215,7 +215,7 @@ def test_push_of_an_image_that_is_not_here_starts_no_job(http, portal, registry)
 
 def test_invalid_reference_is_refused_by_the_form_and_no_job_starts(http, portal):
     before = job_count(portal)
-    response = post(http, portal, "/images/pull/", {"image": "Not//A Valid:ref"})
+    response = post(http, portal, "/engines/local/images/pull/", {"image": "Not//A Valid:ref"})
     assert response.status_code == 400
     assert "can&#x27;t contain spaces" in response.text or "Not a valid" in response.text
     assert job_count(portal) == before
@@ -227,7 +227,7 @@ def test_pull_of_an_unknown_tag_fails_with_the_registrys_reason(http, portal, im
     assert row["status"] == "failed"
     assert "not found" in row["error"] or "manifest unknown" in row["error"], row["error"]
     # The job page says why.
-    page = http.get(f"{portal.url}/jobs/{job_id}/", timeout=10).text
+    page = http.get(f"{portal.url}/engines/local/jobs/{job_id}/", timeout=10).text
     assert html.escape(row["error"]) in page
 
 
@@ -254,7 +254,7 @@ def test_pull_from_an_unreachable_registry_fails_saying_so(http, portal):
 def _watch_job_socket(portal, http, job_id: str) -> list[str]:
     """Every message the job's websocket sends until the job has finished."""
     cookie = f"sessionid={http.cookies['sessionid']}"
-    url = f"ws://{portal.host}/ws/jobs/{job_id}/"
+    url = f"ws://{portal.host}/engines/local/ws/jobs/{job_id}/"
     messages = []
     with ws_connect(url, additional_headers={"Cookie": cookie, "Origin": portal.url}) as socket:
         while True:
@@ -276,15 +276,17 @@ def test_private_registry_pull_uses_the_stored_login_and_never_serves_the_passwo
 
     served = {
         "websocket": "\n".join(messages),
-        "registries page": http.get(f"{portal.url}/images/registries/", timeout=10).text,
-        "job page": http.get(f"{portal.url}/jobs/{job_id}/", timeout=10).text,
-        "jobs page": http.get(f"{portal.url}/jobs/", timeout=10).text,
-        "activity page": http.get(f"{portal.url}/audit/", timeout=10).text,
+        "registries page": http.get(
+            f"{portal.url}/engines/local/images/registries/", timeout=10
+        ).text,
+        "job page": http.get(f"{portal.url}/engines/local/jobs/{job_id}/", timeout=10).text,
+        "jobs page": http.get(f"{portal.url}/engines/local/jobs/", timeout=10).text,
+        "activity page": http.get(f"{portal.url}/engines/local/audit/", timeout=10).text,
         # A form sent back with an error must not echo the password either.
         "refused form": post(
             http,
             portal,
-            "/images/registries/",
+            "/engines/local/images/registries/",
             {"address": "not a host", "username": "x", "secret": REGISTRY_PASSWORD},
         ).text,
     }
@@ -305,18 +307,21 @@ def test_registries_page_is_for_admins_only(portal):
         username, "puller-pass-1", ("images.pull_image", "containers.view_container")
     )
     http = portal.session(username, "puller-pass-1")
-    assert http.get(f"{portal.url}/images/registries/", timeout=10).status_code == 403
-    assert post(http, portal, "/images/registries/1/delete/").status_code == 403
+    assert http.get(f"{portal.url}/engines/local/images/registries/", timeout=10).status_code == 403
+    assert post(http, portal, "/engines/local/images/registries/1/delete/").status_code == 403
 
 
 def test_admin_removes_a_stored_registry(http, portal):
     address = f"127.0.0.1:{eng.free_port()}"
     store_registry(http, portal, address, "someone", "pw-to-forget")
-    page = http.get(f"{portal.url}/images/registries/", timeout=10).text
+    page = http.get(f"{portal.url}/engines/local/images/registries/", timeout=10).text
     pk = re.search(rf'data-registry="{re.escape(address)}".*?/registries/(\d+)/delete/', page, re.S)
     assert pk, page[-3000:]
-    assert post(http, portal, f"/images/registries/{pk.group(1)}/delete/").status_code == 302
-    after = http.get(f"{portal.url}/images/registries/", timeout=10).text
+    assert (
+        post(http, portal, f"/engines/local/images/registries/{pk.group(1)}/delete/").status_code
+        == 302
+    )
+    after = http.get(f"{portal.url}/engines/local/images/registries/", timeout=10).text
     assert f"Removed {address}." in after
     assert f'data-registry="{address}"' not in after
 
@@ -336,13 +341,13 @@ def test_run_form_pulls_a_missing_image_first_then_runs_the_container(
         "labels": f"{eng.LABEL_KEY}={eng.SESSION}",
     }
     before = job_count(portal)
-    refused = post(http, portal, "/containers/new/advanced/", form)
+    refused = post(http, portal, "/engines/local/containers/new/advanced/", form)
     assert refused.status_code == 400
     assert "Pull it first" in html.unescape(refused.text)
     assert job_count(portal) == before
 
     job_id = started_job(
-        post(http, portal, "/containers/new/advanced/", {**form, "pull_first": "on"})
+        post(http, portal, "/engines/local/containers/new/advanced/", {**form, "pull_first": "on"})
     )
     row = finished(portal, job_id)
     container_id = row["result"].get("container")
@@ -376,7 +381,7 @@ def test_restarting_the_portal_marks_a_running_pull_interrupted(
         proxy.stop()
     second, process = start_portal(tmp_path)
     try:
-        jobs_page = second.session().get(f"{second.url}/jobs/", timeout=10).text
+        jobs_page = second.session().get(f"{second.url}/engines/local/jobs/", timeout=10).text
         row = re.search(rf'<tr data-job-id="{job_id}".*?</tr>', jobs_page, re.S)
         assert row and "Interrupted" in row.group(0), jobs_page[-3000:]
         assert job_row(second, job_id)["status"] == "interrupted"
@@ -392,7 +397,7 @@ def test_pull_in_the_browser_shows_every_layer_reaching_100_percent(
     admin_page, portal, images, docker_api
 ):
     page = admin_page
-    page.goto(f"{portal.url}/images/pull/")
+    page.goto(f"{portal.url}/engines/local/images/pull/")
     page.get_by_label("Image").fill(_absent(docker_api, images, images.layered))
     page.get_by_role("button", name="Pull").click()
     page.wait_for_url(JOB_URL)
@@ -411,11 +416,11 @@ def test_pull_in_the_browser_shows_every_layer_reaching_100_percent(
 @pytest.mark.browser
 def test_invalid_reference_shows_the_problem_next_to_the_image_field(admin_page, portal):
     page = admin_page
-    page.goto(f"{portal.url}/images/pull/")
+    page.goto(f"{portal.url}/engines/local/images/pull/")
     page.get_by_label("Image").fill("MyImage:latest")
     page.get_by_role("button", name="Pull").click()
     expect(page.locator(".field.has-error")).to_contain_text("must be lowercase")
-    assert "/images/pull/" in page.url
+    assert "/engines/local/images/pull/" in page.url
 
 
 RECORD_OVERALL = """
@@ -437,7 +442,7 @@ def test_pull_keeps_going_when_its_page_closes_and_another_browser_watches_it_li
     reference = _absent(docker_api, images, images.ref(proxy.address, "big"))
     try:
         first = admin_page
-        first.goto(f"{portal.url}/images/pull/")
+        first.goto(f"{portal.url}/engines/local/images/pull/")
         first.get_by_label("Image").fill(reference)
         first.get_by_role("button", name="Pull").click()
         first.wait_for_url(JOB_URL)
@@ -450,7 +455,7 @@ def test_pull_keeps_going_when_its_page_closes_and_another_browser_watches_it_li
         second = context.new_page()
         second.set_default_timeout(10_000)
         login(second, portal)
-        second.goto(f"{portal.url}/jobs/{job_id}/")
+        second.goto(f"{portal.url}/engines/local/jobs/{job_id}/")
         job = second.locator("[data-job]")
         expect(job).to_have_attribute("data-status", "running")
         second.evaluate(RECORD_OVERALL)

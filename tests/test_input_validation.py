@@ -35,34 +35,34 @@ def admin(admin_user):
 def crafted_paths(container_id: str, image_ref: str) -> list[tuple[str, str]]:
     """(method, path) an attacker sends raw (no browser to clean the `..` away)."""
     return [
-        # The engine cleans /images/x/../../containers/json into its container listing
+        # The engine cleans /engines/local/images/x/../../containers/json into its container listing
         # (a 301 the client followed): the image page then crashed on a list.
-        ("GET", "/images/view/x/../../containers/"),
-        ("GET", "/images/remove/x/../../images/"),
-        ("POST", "/images/remove/x/../../images/"),
-        ("POST", f"/images/tag/x/../../containers/{container_id}/"),
-        ("POST", "/images/push/x/../../images/"),
-        ("GET", f"/images/view/{image_ref}/../../_ping/"),
-        ("GET", "/images/view/a/../b/"),
-        ("GET", "/images/view/sha256:../"),
-        ("GET", "/images/view/x%00y/"),
-        ("GET", "/images/view/" + "a" * 5000 + "/"),
-        ("GET", "/volumes/../files/"),
-        ("GET", "/volumes/../files/download/"),
-        ("POST", "/volumes/../remove/"),
-        ("GET", "/volumes/a b/files/"),
-        ("GET", "/volumes/a%00b/files/"),
-        ("POST", "/volumes/..%00/files/upload/"),
-        ("GET", "/networks/../"),
-        ("GET", "/networks/./"),
-        ("POST", "/networks/../remove/"),
-        ("POST", "/networks/../connect/"),
-        ("GET", "/networks/a%00b/"),
-        ("GET", "/containers/a%00b/"),
-        ("POST", f"/containers/{container_id}/stop%00/"),
-        ("POST", f"/containers/{container_id}/frobnicate/"),
-        ("POST", "/images/registries/" + "9" * 30 + "/delete/"),
-        ("POST", "/images/registries/99999999999999999999/delete/"),
+        ("GET", "/engines/local/images/view/x/../../containers/"),
+        ("GET", "/engines/local/images/remove/x/../../images/"),
+        ("POST", "/engines/local/images/remove/x/../../images/"),
+        ("POST", f"/engines/local/images/tag/x/../../containers/{container_id}/"),
+        ("POST", "/engines/local/images/push/x/../../images/"),
+        ("GET", f"/engines/local/images/view/{image_ref}/../../_ping/"),
+        ("GET", "/engines/local/images/view/a/../b/"),
+        ("GET", "/engines/local/images/view/sha256:../"),
+        ("GET", "/engines/local/images/view/x%00y/"),
+        ("GET", "/engines/local/images/view/" + "a" * 5000 + "/"),
+        ("GET", "/engines/local/volumes/../files/"),
+        ("GET", "/engines/local/volumes/../files/download/"),
+        ("POST", "/engines/local/volumes/../remove/"),
+        ("GET", "/engines/local/volumes/a b/files/"),
+        ("GET", "/engines/local/volumes/a%00b/files/"),
+        ("POST", "/engines/local/volumes/..%00/files/upload/"),
+        ("GET", "/engines/local/networks/../"),
+        ("GET", "/engines/local/networks/./"),
+        ("POST", "/engines/local/networks/../remove/"),
+        ("POST", "/engines/local/networks/../connect/"),
+        ("GET", "/engines/local/networks/a%00b/"),
+        ("GET", "/engines/local/containers/a%00b/"),
+        ("POST", f"/engines/local/containers/{container_id}/stop%00/"),
+        ("POST", f"/engines/local/containers/{container_id}/frobnicate/"),
+        ("POST", "/engines/local/images/registries/" + "9" * 30 + "/delete/"),
+        ("POST", "/engines/local/images/registries/99999999999999999999/delete/"),
     ]
 
 
@@ -98,14 +98,14 @@ def test_valid_url_parameters_still_reach_their_objects(admin, make_container, m
     reference, image_id = make_image()
     repository = reference.split(":")[0]
     for path in (
-        f"/containers/{container['Id']}/",
-        f"/containers/{container['Id'][:12]}/overview/",
-        f"/containers/{container['Name'].lstrip('/')}/inspect/",
-        f"/images/view/{reference}/",
-        f"/images/view/{image_id}/",
-        f"/images/view/{image_id.split(':')[1][:12]}/",
-        f"/images/view/{repository}:1/",
-        "/networks/bridge/",
+        f"/engines/local/containers/{container['Id']}/",
+        f"/engines/local/containers/{container['Id'][:12]}/overview/",
+        f"/engines/local/containers/{container['Name'].lstrip('/')}/inspect/",
+        f"/engines/local/images/view/{reference}/",
+        f"/engines/local/images/view/{image_id}/",
+        f"/engines/local/images/view/{image_id.split(':')[1][:12]}/",
+        f"/engines/local/images/view/{repository}:1/",
+        "/engines/local/networks/bridge/",
     ):
         assert admin.get(path).status_code == 200, path
 
@@ -115,7 +115,7 @@ def test_valid_url_parameters_still_reach_their_objects(admin, make_container, m
 
 def settings_form(container_id: str, admin: Client) -> dict:
     """The Settings form as served (its prefilled values), ready to post for review."""
-    response = admin.get(f"/containers/{container_id}/settings/")
+    response = admin.get(f"/engines/local/containers/{container_id}/settings/")
     assert response.status_code == 200
     form = response.context["form"]
     data = {name: form[name].value() for name in form.fields}
@@ -136,7 +136,7 @@ def test_settings_numbers_too_big_are_a_form_error_not_a_500(
             data["restart_policy"] = "on-failure"
         for step in ("review", "confirm"):
             response = admin.post(
-                f"/containers/{container['Id']}/settings/", {**data, "step": step}
+                f"/engines/local/containers/{container['Id']}/settings/", {**data, "step": step}
             )
             assert response.status_code == 400, (field, value, step, response.status_code)
             errors = response.context["form"].errors
@@ -162,7 +162,7 @@ def test_run_form_numbers_too_big_are_a_form_error_not_a_500(admin, test_image, 
         for value in (f"{2**64}:80", f"80:{2**64}", "1e400:80", "²:80", "8080:²", "٨٠:80")
     ]
     for field, extra in cases:
-        response = admin.post("/containers/new/advanced/", {**base, **extra})
+        response = admin.post("/engines/local/containers/new/advanced/", {**base, **extra})
         assert response.status_code == 400, (extra, response.status_code)
         assert field in response.context["form"].errors, (extra, response.context["form"].errors)
     assert not docker_api.containers(all=True, filters={"name": [f"^/{name}$"]})
@@ -172,7 +172,7 @@ def test_run_form_numbers_too_big_are_a_form_error_not_a_500(admin, test_image, 
 def test_network_numbers_too_big_are_a_form_error_not_a_500(admin, docker_api):
     name = eng.unique_name("dwt-bignet")
     for subnet in (f"10.9.0.0/{2**64}", "10.9.0.0/1e400", f"{2**64}/24", "10.9.0.0/²"):
-        response = admin.post("/networks/new/", {"name": name, "subnet": subnet})
+        response = admin.post("/engines/local/networks/new/", {"name": name, "subnet": subnet})
         assert response.status_code == 400, (subnet, response.status_code)
         assert "subnet" in response.context["form"].errors
     assert not docker_api.networks(names=[name])
@@ -211,7 +211,9 @@ def volume_with_a_link(docker_api, make_container):
 def test_downloading_a_symbolic_link_says_where_it_points_instead_of_a_broken_file(
     admin, volume_with_a_link, link, target
 ):
-    response = admin.get(f"/volumes/{volume_with_a_link}/files/download/", {"path": link})
+    response = admin.get(
+        f"/engines/local/volumes/{volume_with_a_link}/files/download/", {"path": link}
+    )
     if response.status_code == 200:
         body = b"".join(response.streaming_content)
         length = response.get("Content-Length")
@@ -230,7 +232,9 @@ def test_downloading_a_symbolic_link_says_where_it_points_instead_of_a_broken_fi
 
 @pytest.mark.django_db
 def test_a_regular_file_download_still_has_its_length(admin, volume_with_a_link):
-    response = admin.get(f"/volumes/{volume_with_a_link}/files/download/", {"path": "real.txt"})
+    response = admin.get(
+        f"/engines/local/volumes/{volume_with_a_link}/files/download/", {"path": "real.txt"}
+    )
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
     assert body == b"the real content\n"
@@ -240,7 +244,7 @@ def test_a_regular_file_download_still_has_its_length(admin, volume_with_a_link)
 @pytest.mark.django_db
 def test_overlong_volume_paths_are_refused_before_the_engine(admin, volume_with_a_link):
     """A 5,000-byte path went to the engine, whose refusal showed as "engine unavailable"."""
-    files = f"/volumes/{volume_with_a_link}/files/"
+    files = f"/engines/local/volumes/{volume_with_a_link}/files/"
     with spying_on_the_engine() as spy:
         responses = [
             admin.get(files, {"path": "a" * 5000}),

@@ -44,7 +44,7 @@ async def _receive_until(communicator, predicate, timeout: float):
 async def test_a_page_showing_a_container_gets_its_patch_and_others_only_a_list_line(
     django_user_model, make_container, docker_api
 ):
-    communicator = await _connect(django_user_model, "/ws/live/")
+    communicator = await _connect(django_user_model, "/engines/local/ws/live/")
     try:
         await _receive_until(communicator, lambda m: m["type"] == "engine" and m["up"], 5)
         created = await sync_to_async(make_container)(start=False)
@@ -79,7 +79,7 @@ async def test_an_unwatched_container_never_sends_its_html(
     django_user_model, make_container, docker_api
 ):
     created = await sync_to_async(make_container)(start=False)
-    communicator = await _connect(django_user_model, "/ws/live/")
+    communicator = await _connect(django_user_model, "/engines/local/ws/live/")
     try:
         await _receive_until(communicator, lambda m: m["type"] == "engine", 5)
         await sync_to_async(docker_api.start)(created["Id"])
@@ -110,7 +110,7 @@ async def test_a_change_between_render_and_subscribe_asks_the_page_to_resync(
 ):
     rendered = await sync_to_async(_model_version)()
     await sync_to_async(make_container)(start=False)  # happens after the page was rendered
-    communicator = await _connect(django_user_model, f"/ws/live/?v={rendered}")
+    communicator = await _connect(django_user_model, f"/engines/local/ws/live/?v={rendered}")
     try:
         message = await _receive_until(communicator, lambda m: m["type"] == "resync", timeout=5)
         assert message == {"type": "resync"}
@@ -122,7 +122,7 @@ async def test_a_resync_is_asked_only_when_the_model_changed_since_render(django
     # The engine is shared (other runs create containers meanwhile): a resync may come, but
     # only if the model really moved on from the version the page was rendered from.
     version = await sync_to_async(_model_version)()
-    communicator = await _connect(django_user_model, f"/ws/live/?v={version}")
+    communicator = await _connect(django_user_model, f"/engines/local/ws/live/?v={version}")
     try:
         await _receive_until(communicator, lambda m: m["type"] == "engine", 5)
         # receive_nothing (unlike a timed-out receive) leaves the consumer running.

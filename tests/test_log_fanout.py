@@ -134,7 +134,8 @@ async def test_ten_followers_share_one_engine_stream_closed_after_the_last_left(
     cid = container["Id"]
     headers = await headers_for("many")
     readers = [
-        await Reader(f"/ws/containers/{cid}/logs/?tail=3", headers).open() for _ in range(10)
+        await Reader(f"/engines/local/ws/containers/{cid}/logs/?tail=3", headers).open()
+        for _ in range(10)
     ]
     for reader in readers:
         first = len(reader.lines)
@@ -171,7 +172,7 @@ async def test_followers_joining_later_get_their_tail_then_live_lines_without_a_
     for n in range(5):
         timestamps = n % 2  # with and without times, from the same shared stream
         reader = await Reader(
-            f"/ws/containers/{cid}/logs/?tail=200&timestamps={timestamps}", headers
+            f"/engines/local/ws/containers/{cid}/logs/?tail=200&timestamps={timestamps}", headers
         ).open()
         await reader.read_until(lambda r: len(r.lines) >= 1500, what=f"follower {n}'s lines")
         readers.append((reader, timestamps))
@@ -191,7 +192,7 @@ async def test_a_slow_follower_is_moved_ahead_and_told_while_the_fast_one_goes_o
     monkeypatch.setattr(log_fanout, "BUFFER_LIMIT", 64 * 1024)
     monkeypatch.setattr(log_fanout, "TAKE_LIMIT", 8 * 1024)
     container = make_container(("sh", "-c", BURSTS))
-    path = f"/ws/containers/{container['Id']}/logs/?tail=0"
+    path = f"/engines/local/ws/containers/{container['Id']}/logs/?tail=0"
     settings.STREAM_BYTES_PER_USER = 10_000  # alice's sockets: 10 kB a second together
     slow = await Reader(path, await headers_for("alice")).open()
     settings.STREAM_BYTES_PER_USER = 100_000_000
@@ -224,7 +225,9 @@ async def test_a_restarted_container_goes_on_with_its_new_lines_only(
     script = "echo run-$(cat /proc/sys/kernel/random/uuid); trap 'exit 0' TERM; sleep 3600 & wait"
     container = make_container(("sh", "-c", script))
     cid = container["Id"]
-    reader = await Reader(f"/ws/containers/{cid}/logs/?tail=100", await headers_for("r")).open()
+    reader = await Reader(
+        f"/engines/local/ws/containers/{cid}/logs/?tail=100", await headers_for("r")
+    ).open()
     await reader.read_until(lambda r: len(r.lines) == 1, what="the first run's line")
 
     await asyncio.to_thread(docker_api.stop, cid, timeout=5)

@@ -131,7 +131,7 @@ async def assert_back_to(threads_before: int, fds_before: int) -> None:
 
 async def test_log_socket_open_read_close_rounds_leave_no_thread_or_fd(make_container, headers):
     container = make_container(CHATTY)
-    path = f"/ws/containers/{container['Id']}/logs/?tail=5"
+    path = f"/engines/local/ws/containers/{container['Id']}/logs/?tail=5"
     threads_before, fds_before = await baseline(path, headers)
     started = time.monotonic()
     for _ in range(ROUNDS):
@@ -146,7 +146,7 @@ async def test_log_sockets_closed_while_still_opening_leave_no_thread_or_fd(
     # Closed at once, the consumer is cancelled wherever it is: inspecting the container,
     # opening the engine stream, announcing it, or relaying.
     container = make_container(CHATTY)
-    path = f"/ws/containers/{container['Id']}/logs/?tail=5"
+    path = f"/engines/local/ws/containers/{container['Id']}/logs/?tail=5"
     threads_before, fds_before = await baseline(path, headers)
     for _ in range(ROUNDS):
         await open_close_at_once(path, headers)
@@ -159,7 +159,7 @@ async def test_closing_the_log_socket_of_a_quiet_container_ends_its_stream_reade
     container = make_container(QUIET)
     reader = f"logs-{container['Id'][:12]}"
     communicator = WebsocketCommunicator(
-        application, f"/ws/containers/{container['Id']}/logs/?tail=5", headers=headers
+        application, f"/engines/local/ws/containers/{container['Id']}/logs/?tail=5", headers=headers
     )
     connected, _ = await communicator.connect(timeout=10)
     assert connected

@@ -76,7 +76,7 @@ def try_login(http, portal, username, password, *, path="/login/", headers=None)
         data={
             "username": username,
             "password": password,
-            "next": "/containers/",
+            "next": "/engines/local/containers/",
             "csrfmiddlewaretoken": http.cookies["csrftoken"],
         },
         headers={"Referer": f"{portal.url}{path}", **(headers or {})},
@@ -87,7 +87,7 @@ def try_login(http, portal, username, password, *, path="/login/", headers=None)
 
 def logged_in(http, portal) -> bool:
     """Judged by the result: a session cookie and a protected page that doesn't send us away."""
-    page = http.get(f"{portal.url}/containers/", allow_redirects=False, timeout=10)
+    page = http.get(f"{portal.url}/engines/local/containers/", allow_redirects=False, timeout=10)
     if page.status_code == 302:
         assert "/login/" in page.headers["Location"], page.headers["Location"]
         return False

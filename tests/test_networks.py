@@ -44,7 +44,7 @@ def create_through_form(client, docker_api, networks, **extra) -> tuple[str, ipa
         )
         name = unique_name("dwt-net")
         response = client.post(
-            "/networks/new/",
+            "/engines/local/networks/new/",
             {
                 "name": name,
                 "subnet": str(subnet),
@@ -63,7 +63,9 @@ def create_through_form(client, docker_api, networks, **extra) -> tuple[str, ipa
 
 def connect(client, network_id, container, **fields):
     """Post the Connect form; `container` is what a user types: a name or an id."""
-    return client.post(f"/networks/{network_id}/connect/", {"container": container, **fields})
+    return client.post(
+        f"/engines/local/networks/{network_id}/connect/", {"container": container, **fields}
+    )
 
 
 def on_network(make_container, network_name, count=1):
@@ -102,7 +104,7 @@ def test_create_form_makes_bridge_network_with_subnet_gateway_and_labels(
     assert info["IPAM"]["Config"] == [
         {"Subnet": str(subnet), "Gateway": str(subnet.network_address + 1)}
     ]
-    page = admin_client.get("/networks/")
+    page = admin_client.get("/engines/local/networks/")
     row = re.search(
         rf'<tr data-network-row[^>]*data-network-name="{name}".*?</tr>', page.content.decode(), re.S
     )
@@ -140,24 +142,28 @@ def test_connect_with_alias_resolves_from_other_container_then_disconnect_and_re
 
     wait_for(resolves, timeout=15, message=f"{alias} resolves to {address}")
 
-    detail = admin_client.get(f"/networks/{network_id}/").content.decode()
+    detail = admin_client.get(f"/engines/local/networks/{network_id}/").content.decode()
     assert f'data-attached-name="{server["Name"].lstrip("/")}"' in detail
     assert alias in detail
 
     # Disconnecting asks first, saying what the container loses; asking changes nothing.
-    confirm = admin_client.get(f"/networks/{network_id}/disconnect/", {"container": server["Id"]})
+    confirm = admin_client.get(
+        f"/engines/local/networks/{network_id}/disconnect/", {"container": server["Id"]}
+    )
     assert "keeps running" in text(confirm) and alias in text(confirm)
     assert name in docker_api.inspect_container(server["Id"])["NetworkSettings"]["Networks"]
 
-    response = admin_client.post(f"/networks/{network_id}/disconnect/", {"container": server["Id"]})
+    response = admin_client.post(
+        f"/engines/local/networks/{network_id}/disconnect/", {"container": server["Id"]}
+    )
     assert response.status_code == 302
     assert name not in docker_api.inspect_container(server["Id"])["NetworkSettings"]["Networks"]
     assert AuditEntry.objects.filter(action="network.disconnect").exists()
 
     docker_api.remove_container(client_container["Id"], force=True)
-    page = admin_client.get(f"/networks/{network_id}/remove/")
+    page = admin_client.get(f"/engines/local/networks/{network_id}/remove/")
     assert "What will be lost" in text(page)
-    response = admin_client.post(f"/networks/{network_id}/remove/")
+    response = admin_client.post(f"/engines/local/networks/{network_id}/remove/")
     assert response.status_code == 302
     with pytest.raises(docker.errors.NotFound):
         docker_api.inspect_network(network_id)
@@ -199,10 +205,10 @@ def test_removal_while_in_use_is_refused_naming_the_container(
     (user,) = on_network(make_container, name)
     user_name = user["Name"].lstrip("/")
 
-    page = admin_client.get(f"/networks/{name}/remove/")
+    page = admin_client.get(f"/engines/local/networks/{name}/remove/")
     assert f"in use by {user_name}" in text(page)
 
-    response = admin_client.post(f"/networks/{name}/remove/")
+    response = admin_client.post(f"/engines/local/networks/{name}/remove/")
     assert response.status_code == 409
     assert user_name in text(response)
     assert docker_api.inspect_network(name)["Name"] == name
@@ -239,7 +245,8 @@ def test_bad_subnet_or_gateway_is_a_form_error(
 ):
     name = unique_name("dwt-net")
     response = admin_client.post(
-        "/networks/new/", {"name": name, "subnet": subnet, "gateway": gateway, "labels": LABEL_LINE}
+        "/engines/local/networks/new/",
+        {"name": name, "subnet": subnet, "gateway": gateway, "labels": LABEL_LINE},
     )
 
     assert response.status_code == 400
@@ -251,11 +258,11 @@ def test_bad_subnet_or_gateway_is_a_form_error(
 
 @pytest.mark.parametrize("predefined", ["bridge", "host", "none"])
 def test_predefined_network_removal_is_refused(admin_client, docker_api, predefined):
-    page = admin_client.get(f"/networks/{predefined}/remove/")
+    page = admin_client.get(f"/engines/local/networks/{predefined}/remove/")
     assert "predefined networks" in text(page)
     assert "can't be removed" in text(page)
 
-    response = admin_client.post(f"/networks/{predefined}/remove/")
+    response = admin_client.post(f"/engines/local/networks/{predefined}/remove/")
 
     assert response.status_code == 409
     assert docker_api.inspect_network(predefined)["Name"] == predefined
@@ -283,15 +290,17 @@ def test_list_counts_attached_containers_from_the_model_without_an_engine_listin
 
     with spying_on_the_engine() as engine_spy:
         mark = engine_spy.mark()
-        page = admin_client.get("/networks/")
-        partial = admin_client.get("/networks/", HTTP_HX_REQUEST="true")
+        page = admin_client.get("/engines/local/networks/")
+        partial = admin_client.get("/engines/local/networks/", HTTP_HX_REQUEST="true")
         calls = engine_calls(engine_spy, mark)
 
     assert page.status_code == 200
     row = network_row(page.content.decode(), name)
     assert 'data-containers="3"' in row
     link = re.search(r'<a href="([^"]+)">3 containers</a>', row)
-    assert link and html.unescape(link.group(1)) == f"/containers/?network={quote(name)}"
+    assert (
+        link and html.unescape(link.group(1)) == f"/engines/local/containers/?network={quote(name)}"
+    )
     assert not any(u["Name"].lstrip("/") in row for u in users), "no names: a count"
     # The live update fetches the rows alone; caches must tell it from the page.
     assert partial.content.decode().lstrip().startswith('<tbody id="network-rows">')
@@ -312,7 +321,7 @@ def test_detail_shows_the_first_attached_by_name_and_links_to_all(
 
     with spying_on_the_engine() as engine_spy:
         mark = engine_spy.mark()
-        page = admin_client.get(f"/networks/{name}/").content.decode()
+        page = admin_client.get(f"/engines/local/networks/{name}/").content.decode()
         calls = engine_calls(engine_spy, mark)
 
     assert re.findall(r'data-attached-name="([^"]+)"', page) == by_name[:ATTACHED_SHOWN]
@@ -322,7 +331,7 @@ def test_detail_shows_the_first_attached_by_name_and_links_to_all(
     assert more and more.group(1) == "5"
     assert f"show all {total} containers" in more.group(3)
     url = html.unescape(more.group(2))
-    assert url == f"/containers/?network={quote(name)}"
+    assert url == f"/engines/local/containers/?network={quote(name)}"
     # The page asks the engine for the network and each shown container's aliases, no more.
     shown_ids = {c["Id"] for c in made if c["Name"].lstrip("/") in by_name[:ATTACHED_SHOWN]}
     assert sorted(calls) == sorted(
@@ -341,7 +350,7 @@ def test_connect_form_takes_a_container_name_and_says_when_there_is_none(
     container = make_container(start=False)
     container_name = container["Name"].lstrip("/")
 
-    page = admin_client.get(f"/networks/{name}/").content.decode()
+    page = admin_client.get(f"/engines/local/networks/{name}/").content.decode()
     assert '<label for="id_container">Container</label>' in page
     assert re.search(r'<input type="text" name="container"[^>]*id="id_container"', page)
     assert '<select name="container"' not in page
@@ -368,7 +377,7 @@ def test_connect_form_takes_a_container_name_and_says_when_there_is_none(
     entry = AuditEntry.objects.get(action="network.connect")
     assert entry.outcome == "ok" and f"connected {container_name}" in entry.detail
     # A stopped container's connect has no engine event: the action updated the model.
-    detail = admin_client.get(f"/networks/{name}/").content.decode()
+    detail = admin_client.get(f"/engines/local/networks/{name}/").content.decode()
     assert re.findall(r'data-attached-name="([^"]+)"', detail) == [container_name]
 
     again = connect(admin_client, name, container["Id"][:12])
@@ -386,15 +395,20 @@ def test_viewer_can_list_but_not_create_remove_connect(
     client = Client()
     client.force_login(viewer)
 
-    assert client.get("/networks/").status_code == 200
-    assert client.get(f"/networks/{name}/").status_code == 200
-    assert client.get("/networks/new/").status_code == 403
-    assert client.post("/networks/new/", {"name": unique_name("dwt-net")}).status_code == 403
-    assert client.get(f"/networks/{name}/remove/").status_code == 403
-    assert client.post(f"/networks/{name}/remove/").status_code == 403
+    assert client.get("/engines/local/networks/").status_code == 200
+    assert client.get(f"/engines/local/networks/{name}/").status_code == 200
+    assert client.get("/engines/local/networks/new/").status_code == 403
+    assert (
+        client.post("/engines/local/networks/new/", {"name": unique_name("dwt-net")}).status_code
+        == 403
+    )
+    assert client.get(f"/engines/local/networks/{name}/remove/").status_code == 403
+    assert client.post(f"/engines/local/networks/{name}/remove/").status_code == 403
     assert connect(client, name, container["Id"]).status_code == 403
     assert (
-        client.post(f"/networks/{name}/disconnect/", {"container": container["Id"]}).status_code
+        client.post(
+            f"/engines/local/networks/{name}/disconnect/", {"container": container["Id"]}
+        ).status_code
         == 403
     )
     assert docker_api.inspect_network(name)["Name"] == name

@@ -50,7 +50,7 @@ def notices_sent(layer):
 def test_a_stop_is_announced_to_those_who_may_list_containers(alice, layer, make_container):
     container = make_container(("sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"))
     name = container["Name"].lstrip("/")
-    response = alice.post(f"/containers/{container['Id']}/stop/")
+    response = alice.post(f"/engines/local/containers/{container['Id']}/stop/")
     assert response.status_code == 302
     assert notices_sent(layer) == [
         (
@@ -71,14 +71,16 @@ def test_a_stop_is_announced_to_those_who_may_list_containers(alice, layer, make
 
 def test_an_action_the_engine_refused_is_not_announced(alice, layer, make_container):
     container = make_container(start=False)
-    alice.post(f"/containers/{container['Id']}/pause/")  # not running: the engine says no
+    alice.post(
+        f"/engines/local/containers/{container['Id']}/pause/"
+    )  # not running: the engine says no
     assert notices_sent(layer) == []
 
 
 def test_a_removal_is_announced_with_the_name_it_had(alice, layer, make_container):
     container = make_container()
     name = container["Name"].lstrip("/")
-    alice.post(f"/containers/{container['Id']}/remove/")
+    alice.post(f"/engines/local/containers/{container['Id']}/remove/")
     assert [p["text"] for _, p in notices_sent(layer)] == [f"alice removed {name}"]
 
 
@@ -94,9 +96,9 @@ def test_stop_waits_the_containers_own_grace_period(alice, make_container, monke
     container = make_container(
         ("sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"), stop_timeout=7
     )
-    page = alice.get(f"/containers/{container['Id']}/")
+    page = alice.get(f"/engines/local/containers/{container['Id']}/")
     assert "the container has up to 7 s to exit before it is killed" in page.content.decode()
-    alice.post(f"/containers/{container['Id']}/stop/")
+    alice.post(f"/engines/local/containers/{container['Id']}/stop/")
     assert asked == [{"timeout": 7}]
 
 
@@ -107,5 +109,5 @@ def test_a_notice_that_cannot_be_sent_never_fails_the_action(alice, monkeypatch,
 
     monkeypatch.setattr(notices, "get_channel_layer", BrokenLayer)
     container = make_container(("sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"))
-    response = alice.post(f"/containers/{container['Id']}/stop/", follow=True)
+    response = alice.post(f"/engines/local/containers/{container['Id']}/stop/", follow=True)
     assert b"Stopped" in response.content

@@ -5,7 +5,13 @@ import pytest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.engine]
 
-LISTS = ["/containers/", "/images/", "/volumes/", "/networks/", "/jobs/"]
+LISTS = [
+    "/engines/local/containers/",
+    "/engines/local/images/",
+    "/engines/local/volumes/",
+    "/engines/local/networks/",
+    "/engines/local/jobs/",
+]
 
 
 @pytest.mark.parametrize("path", LISTS)

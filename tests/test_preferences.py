@@ -11,7 +11,7 @@ from tests.users import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 # A page that renders base.html without asking the engine for anything.
-PAGE = "/jobs/"
+PAGE = "/engines/local/jobs/"
 
 
 def html_theme(response) -> str:
@@ -64,7 +64,7 @@ def test_an_unknown_theme_is_refused_and_nothing_is_kept(theme):
 def test_the_way_back_never_leaves_the_portal(back):
     client = client_for(make_user("erin"))
     response = client.post("/preferences/theme/", {"theme": "dark", "next": back})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/engines/local/"
 
 
 def test_only_a_logged_in_post_with_its_csrf_token_sets_it():

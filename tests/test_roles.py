@@ -59,23 +59,29 @@ def test_a_viewer_sees_every_list_but_changes_nothing(make_container, docker_api
     viewer = member_of("Viewer")
     cid = make_container(COMMAND, environment={"TOKEN": "viewer-must-not-see"})["Id"]
 
-    for path in ("/containers/", f"/containers/{cid}/", "/images/", "/volumes/", "/networks/"):
+    for path in (
+        "/engines/local/containers/",
+        f"/engines/local/containers/{cid}/",
+        "/engines/local/images/",
+        "/engines/local/volumes/",
+        "/engines/local/networks/",
+    ):
         assert viewer.get(path).status_code == 200, path
-    assert viewer.get("/jobs/").status_code == 200
-    assert viewer.get("/audit/").status_code == 200
+    assert viewer.get("/engines/local/jobs/").status_code == 200
+    assert viewer.get("/engines/local/audit/").status_code == 200
     assert (
         "viewer-must-not-see"
-        not in viewer.get(f"/containers/{cid}/inspect/?show=env").content.decode()
+        not in viewer.get(f"/engines/local/containers/{cid}/inspect/?show=env").content.decode()
     )
     for path in (
-        "/containers/new/",
-        "/containers/new/advanced/",
-        "/images/pull/",
-        "/volumes/new/",
-        "/networks/new/",
+        "/engines/local/containers/new/",
+        "/engines/local/containers/new/advanced/",
+        "/engines/local/images/pull/",
+        "/engines/local/volumes/new/",
+        "/engines/local/networks/new/",
     ):
         assert viewer.get(path).status_code == 403, path
-    assert viewer.post(f"/containers/{cid}/stop/").status_code == 403
+    assert viewer.post(f"/engines/local/containers/{cid}/stop/").status_code == 403
     assert docker_api.inspect_container(cid)["State"]["Running"]
 
 
@@ -83,16 +89,17 @@ def test_an_operator_runs_stops_and_removes_but_reads_no_secrets(make_container,
     operator = member_of("Operator")
     cid = make_container(COMMAND, environment={"TOKEN": "operator-must-not-see"})["Id"]
 
-    assert operator.post(f"/containers/{cid}/stop/").status_code == 302
+    assert operator.post(f"/engines/local/containers/{cid}/stop/").status_code == 302
     assert not docker_api.inspect_container(cid)["State"]["Running"]
     assert (
         "operator-must-not-see"
-        not in operator.get(f"/containers/{cid}/overview/?show=env").content.decode()
+        not in operator.get(f"/engines/local/containers/{cid}/overview/?show=env").content.decode()
     )
     assert (
-        "operator-must-not-see" not in operator.get(f"/containers/{cid}/settings/").content.decode()
+        "operator-must-not-see"
+        not in operator.get(f"/engines/local/containers/{cid}/settings/").content.decode()
     )
-    assert operator.get("/images/registries/").status_code == 403
-    assert operator.get("/volumes/no-such-volume/files/").status_code == 403
-    assert operator.post(f"/containers/{cid}/remove/").status_code == 302
+    assert operator.get("/engines/local/images/registries/").status_code == 403
+    assert operator.get("/engines/local/volumes/no-such-volume/files/").status_code == 403
+    assert operator.post(f"/engines/local/containers/{cid}/remove/").status_code == 302
     assert not docker_api.containers(all=True, filters={"id": [cid]})

@@ -25,10 +25,10 @@ from tests.conftest import REGISTRY_PASSWORD, REGISTRY_USER
 from tests.pages import text
 from tests.users import client_for, make_user, operator_client
 
-NEW = "/containers/new/"
-CREATE = "/containers/new/create/"
-REGISTRY_CARDS = "/containers/new/cards/registries/"
-HUB_CARDS = "/containers/new/cards/hub/"
+NEW = "/engines/local/containers/new/"
+CREATE = "/engines/local/containers/new/create/"
+REGISTRY_CARDS = "/engines/local/containers/new/cards/registries/"
+HUB_CARDS = "/engines/local/containers/new/cards/hub/"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TEST_NAME = f"busybox-{eng.SESSION}"  # what the session's image's card names its container
 
@@ -62,14 +62,14 @@ def cards_of(response, source: str) -> list[str]:
 
 def new_container_id(response) -> str:
     assert response.status_code == 302, response.content.decode()[-2000:]
-    match = re.fullmatch(r"/containers/([0-9a-f]{64})/", response["Location"])
+    match = re.fullmatch(r"/engines/local/containers/([0-9a-f]{64})/", response["Location"])
     assert match, response["Location"]
     return match.group(1)
 
 
 def finished_job(response) -> Job:
     assert response.status_code == 302, response.content.decode()[-2000:]
-    match = re.fullmatch(r"/jobs/([0-9a-f-]{36})/", response["Location"])
+    match = re.fullmatch(r"/engines/local/jobs/([0-9a-f-]{36})/", response["Location"])
     assert match, response["Location"]
     for thread in threading.enumerate():
         if thread.name.endswith(match.group(1)):
@@ -116,7 +116,9 @@ def test_searching_shows_the_local_image_card_with_its_tag_size_and_badge(admin_
     assert ">Create</button>" in card
     # Advanced opens the card's default tag: this session's image, or another test run's
     # tag of the same repository (the engine is shared), never an id.
-    advanced = re.search(r'href="/containers/new/advanced/\?image=([^"]+)"', card).group(1)
+    advanced = re.search(
+        r'href="/engines/local/containers/new/advanced/\?image=([^"]+)"', card
+    ).group(1)
     assert re.search(rf'value="{re.escape(unquote(advanced))}"', card), advanced
     assert unquote(advanced).startswith("dockerweb-test/busybox:"), advanced
     # The search as you type asks for the cards alone.
@@ -156,7 +158,7 @@ def test_create_through_htmx_sends_the_browser_to_the_new_containers_logs(
     response = admin_client.post(CREATE, {"image": test_image}, **HTMX)
 
     assert response.status_code == 200
-    match = re.fullmatch(r"/containers/([0-9a-f]{64})/", response["HX-Redirect"])
+    match = re.fullmatch(r"/engines/local/containers/([0-9a-f]{64})/", response["HX-Redirect"])
     assert match, response["HX-Redirect"]
     assert docker_api.inspect_container(match.group(1))["Name"] == f"/{TEST_NAME}"
 
@@ -309,7 +311,7 @@ def test_create_on_a_registry_card_through_htmx_shows_the_job_on_the_card(
 
     assert response.status_code == 200
     page = response.content.decode()
-    match = re.search(r'data-ws-url="/ws/jobs/([0-9a-f-]{36})/"', page)
+    match = re.search(r'data-ws-url="/engines/local/ws/jobs/([0-9a-f-]{36})/"', page)
     assert match and "data-card-job" in page
     job = Job.objects.get(pk=match.group(1))
     for thread in threading.enumerate():
@@ -418,15 +420,17 @@ def test_run_from_an_image_page_fills_the_tag_and_the_container_shows_it(
 ):
     reference, image_id = make_image()
     for opened_by in (reference, image_id, image_id.removeprefix("sha256:")[:12]):
-        page = admin_client.get(f"/images/view/{opened_by}/").content.decode()
-        link = re.search(r'href="/containers/new/advanced/\?image=([^"]+)">Run</a>', page)
+        page = admin_client.get(f"/engines/local/images/view/{opened_by}/").content.decode()
+        link = re.search(
+            r'href="/engines/local/containers/new/advanced/\?image=([^"]+)">Run</a>', page
+        )
         assert link, opened_by
         assert link.group(1) == reference.replace(":", "%3A"), (opened_by, link.group(1))
 
     name = eng.unique_name("dwt-from-page")
     by_name.append(name)
     response = admin_client.post(
-        "/containers/new/advanced/",
+        "/engines/local/containers/new/advanced/",
         {"image": reference, "name": name, "restart_policy": "no", "command": "sleep 60"},
     )
 

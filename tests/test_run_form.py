@@ -15,7 +15,7 @@ import requests
 from audit.models import AuditEntry
 from tests.engine import LABEL_KEY, SESSION, TEST_LABELS, free_port, unique_name, wait_for
 
-URL = "/containers/new/advanced/"
+URL = "/engines/local/containers/new/advanced/"
 SESSION_FILTER = {"label": [f"{LABEL_KEY}={SESSION}"]}
 
 
@@ -111,7 +111,7 @@ def test_run_form_creates_and_starts_the_container_it_describes(
     response = admin_client.post(URL, data)
 
     assert response.status_code == 302, response.context["form"].errors
-    match = re.fullmatch(r"/containers/([0-9a-f]{64})/", response["Location"])
+    match = re.fullmatch(r"/engines/local/containers/([0-9a-f]{64})/", response["Location"])
     assert match, response["Location"]
     container_id = match.group(1)
     doc = docker_api.inspect_container(container_id)

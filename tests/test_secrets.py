@@ -28,11 +28,11 @@ def container_with_secret(make_container, secret):
 
 def pages_of(cid: str) -> list[str]:
     return [
-        f"/containers/{cid}/",
-        f"/containers/{cid}/overview/",
-        f"/containers/{cid}/inspect/",
-        f"/containers/{cid}/overview/?show=env",
-        f"/containers/{cid}/inspect/?show=env",
+        f"/engines/local/containers/{cid}/",
+        f"/engines/local/containers/{cid}/overview/",
+        f"/engines/local/containers/{cid}/inspect/",
+        f"/engines/local/containers/{cid}/overview/?show=env",
+        f"/engines/local/containers/{cid}/inspect/?show=env",
     ]
 
 
@@ -46,7 +46,7 @@ def test_a_viewer_never_receives_environment_values(container_with_secret, secre
         body = page.content.decode()
         assert secret not in body, f"{path} sent the value"
     # The names stay visible: they are not secrets.
-    assert "API_TOKEN" in viewer.get(f"/containers/{cid}/overview/").content.decode()
+    assert "API_TOKEN" in viewer.get(f"/engines/local/containers/{cid}/overview/").content.decode()
     assert not AuditEntry.objects.filter(action="container.read_env").exists()
 
 
@@ -56,7 +56,7 @@ def test_an_operator_editing_settings_never_receives_environment_values(
     operator = operator_client()
     cid = container_with_secret["Id"]
 
-    page = operator.get(f"/containers/{cid}/settings/")
+    page = operator.get(f"/engines/local/containers/{cid}/settings/")
 
     assert page.status_code == 200
     assert secret not in page.content.decode()
@@ -64,9 +64,9 @@ def test_an_operator_editing_settings_never_receives_environment_values(
     # Changing something else keeps the hidden values as they were.
     data = {k: "" if v is None else v for k, v in page.context["form"].initial.items()}
     data["restart_policy"] = "always"
-    done = operator.post(f"/containers/{cid}/settings/", {**data, "step": "confirm"})
+    done = operator.post(f"/engines/local/containers/{cid}/settings/", {**data, "step": "confirm"})
     assert done.status_code == 302, done.content.decode()[:3000]
-    new_id = done["Location"].split("/")[2]
+    new_id = done["Location"].split("/")[4]
     assert f"API_TOKEN={secret}" in docker_api.inspect_container(new_id)["Config"]["Env"]
 
 
@@ -77,11 +77,14 @@ def test_seeing_environment_values_takes_the_permission_and_is_audited(
     client = client_for(reader)
     cid = container_with_secret["Id"]
 
-    plain = client.get(f"/containers/{cid}/overview/")
+    plain = client.get(f"/engines/local/containers/{cid}/overview/")
     assert secret not in plain.content.decode(), "values are shown only when asked for"
     assert "Show values" in plain.content.decode()
 
-    for path in (f"/containers/{cid}/overview/?show=env", f"/containers/{cid}/inspect/?show=env"):
+    for path in (
+        f"/engines/local/containers/{cid}/overview/?show=env",
+        f"/engines/local/containers/{cid}/inspect/?show=env",
+    ):
         assert secret in client.get(path).content.decode(), path
 
     reads = AuditEntry.objects.filter(action="container.read_env")
@@ -113,9 +116,9 @@ def volume_with_file(docker_api, make_container, secret):
 
 def file_urls(name: str) -> list[str]:
     return [
-        f"/volumes/{name}/files/",
-        f"/volumes/{name}/files/?path=key.txt",
-        f"/volumes/{name}/files/download/?path=key.txt",
+        f"/engines/local/volumes/{name}/files/",
+        f"/engines/local/volumes/{name}/files/?path=key.txt",
+        f"/engines/local/volumes/{name}/files/download/?path=key.txt",
     ]
 
 
@@ -128,7 +131,7 @@ def test_seeing_volumes_does_not_mean_reading_their_files(volume_with_file, secr
         assert secret.encode() not in b"".join(
             getattr(response, "streaming_content", None) or [response.content]
         )
-    assert "Browse files" not in viewer.get("/volumes/").content.decode()
+    assert "Browse files" not in viewer.get("/engines/local/volumes/").content.decode()
 
 
 def test_reading_volume_files_takes_the_permission_and_every_read_is_audited(
@@ -136,11 +139,11 @@ def test_reading_volume_files_takes_the_permission_and_every_read_is_audited(
 ):
     reader = client_for(make_user("vol-reader", "volumes.view_volume", READ_FILES))
 
-    listing = reader.get(f"/volumes/{volume_with_file}/files/")
+    listing = reader.get(f"/engines/local/volumes/{volume_with_file}/files/")
     assert listing.status_code == 200 and "key.txt" in listing.content.decode()
-    shown = reader.get(f"/volumes/{volume_with_file}/files/?path=key.txt")
+    shown = reader.get(f"/engines/local/volumes/{volume_with_file}/files/?path=key.txt")
     assert secret in shown.content.decode()
-    download = reader.get(f"/volumes/{volume_with_file}/files/download/?path=key.txt")
+    download = reader.get(f"/engines/local/volumes/{volume_with_file}/files/download/?path=key.txt")
     assert secret.encode() in b"".join(download.streaming_content)
 
     actions = list(

@@ -83,7 +83,10 @@ def all_paths(container_id: str) -> list[str]:
 
 def all_websocket_paths(container_id: str) -> list[str]:
     samples = _samples(container_id)
-    return ["/" + _fill(str(route.pattern), samples) for route in websocket_urlpatterns]
+    # Every socket lives on an engine: /engines/<name>/ws/… (dockerweb/engine_scope.py).
+    return [
+        "/engines/local/" + _fill(str(route.pattern), samples) for route in websocket_urlpatterns
+    ]
 
 
 # -- users --------------------------------------------------------------------------------
@@ -119,15 +122,15 @@ async def websocket_accepted(path: str, headers: list) -> bool:
 
 def container_pages(cid: str) -> list[str]:
     return [
-        "/containers/",
-        "/containers/sidebar/",
-        f"/containers/{cid}/",
-        f"/containers/{cid}/overview/",
-        f"/containers/{cid}/inspect/",
-        f"/containers/{cid}/header/",
-        f"/containers/{cid}/logs/download/",
-        f"/containers/{cid}/stats/",
-        f"/containers/{cid}/processes/",
+        "/engines/local/containers/",
+        "/engines/local/containers/sidebar/",
+        f"/engines/local/containers/{cid}/",
+        f"/engines/local/containers/{cid}/overview/",
+        f"/engines/local/containers/{cid}/inspect/",
+        f"/engines/local/containers/{cid}/header/",
+        f"/engines/local/containers/{cid}/logs/download/",
+        f"/engines/local/containers/{cid}/stats/",
+        f"/engines/local/containers/{cid}/processes/",
     ]
 
 
@@ -147,7 +150,7 @@ SAMPLE_JOB_ID = "00000000-0000-0000-0000-000000000001"
 
 @pytest.fixture
 def sample_job(django_db_blocker):
-    """The job the sample /ws/jobs/<id>/ path names (a socket for an unknown job is refused)."""
+    """The job the sample /engines/local/ws/jobs/<id>/ path names (a socket for an unknown job is refused)."""
     from jobs.models import Job
 
     with django_db_blocker.unblock():
@@ -162,7 +165,10 @@ def sample_job(django_db_blocker):
 @pytest.mark.django_db
 def test_every_url_redirects_anonymous_users_to_the_login(client, container):
     paths = all_paths(container["Id"])
-    assert f"/containers/{container['Id']}/stop/" in paths and "/admin/auth/user/1/change/" in paths
+    assert (
+        f"/engines/local/containers/{container['Id']}/stop/" in paths
+        and "/admin/auth/user/1/change/" in paths
+    )
     for path in paths:
         if path in PUBLIC:
             assert client.get(path).status_code == 200, path
@@ -259,16 +265,18 @@ def test_state_changing_urls_refuse_get(admin_user, container, docker_api):
     client = logged_in(admin_user)
     cid = container["Id"]
     for action in ACTIONS:
-        assert client.get(f"/containers/{cid}/{action}/").status_code == 405, action
+        assert client.get(f"/engines/local/containers/{cid}/{action}/").status_code == 405, action
     assert client.get("/logout/").status_code == 405
     # GET on remove and run only shows the form.
-    assert client.get(f"/containers/{cid}/remove/").status_code == 200
-    assert client.get("/containers/new/", {"image": "x"}).status_code == 200
-    assert client.get("/containers/new/advanced/", {"image": "x"}).status_code == 200
-    assert client.get("/containers/new/create/").status_code == 405
+    assert client.get(f"/engines/local/containers/{cid}/remove/").status_code == 200
+    assert client.get("/engines/local/containers/new/", {"image": "x"}).status_code == 200
+    assert client.get("/engines/local/containers/new/advanced/", {"image": "x"}).status_code == 200
+    assert client.get("/engines/local/containers/new/create/").status_code == 405
     assert docker_api.inspect_container(cid)["State"]["Running"]
     assert not AuditEntry.objects.exists()
-    assert client.get("/containers/").status_code == 200, "GET /logout/ logged the user out"
+    assert client.get("/engines/local/containers/").status_code == 200, (
+        "GET /logout/ logged the user out"
+    )
 
 
 @pytest.mark.django_db
@@ -276,10 +284,10 @@ def test_state_changing_posts_without_a_csrf_token_are_forbidden(admin_user, con
     client = logged_in(admin_user, enforce_csrf_checks=True)
     cid = container["Id"]
     posts = [
-        *(f"/containers/{cid}/{action}/" for action in ACTIONS),
-        f"/containers/{cid}/remove/",
-        "/containers/new/advanced/",
-        "/containers/new/create/",
+        *(f"/engines/local/containers/{cid}/{action}/" for action in ACTIONS),
+        f"/engines/local/containers/{cid}/remove/",
+        "/engines/local/containers/new/advanced/",
+        "/engines/local/containers/new/create/",
         "/logout/",
     ]
     for path in posts:
@@ -287,7 +295,9 @@ def test_state_changing_posts_without_a_csrf_token_are_forbidden(admin_user, con
         assert response.status_code == 403, (path, response.status_code)
     assert docker_api.inspect_container(cid)["State"]["Running"]
     assert not AuditEntry.objects.exists()
-    assert client.get("/containers/").status_code == 200, "the refused logout logged out"
+    assert client.get("/engines/local/containers/").status_code == 200, (
+        "the refused logout logged out"
+    )
 
 
 # -- permissions --------------------------------------------------------------------------
@@ -295,10 +305,10 @@ def test_state_changing_posts_without_a_csrf_token_are_forbidden(admin_user, con
 
 def action_posts(cid: str) -> list[str]:
     return [
-        *(f"/containers/{cid}/{action}/" for action in ACTIONS),
-        f"/containers/{cid}/remove/",
-        "/containers/new/advanced/",
-        "/containers/new/create/",
+        *(f"/engines/local/containers/{cid}/{action}/" for action in ACTIONS),
+        f"/engines/local/containers/{cid}/remove/",
+        "/engines/local/containers/new/advanced/",
+        "/engines/local/containers/new/create/",
     ]
 
 
@@ -308,8 +318,8 @@ def test_a_user_without_permissions_is_forbidden_every_container_page_and_action
 ):
     client = logged_in(make_user("nobody"))
     cid = container["Id"]
-    new_pages = ["/containers/new/", "/containers/new/advanced/"]
-    for path in [*container_pages(cid), f"/containers/{cid}/remove/", *new_pages]:
+    new_pages = ["/engines/local/containers/new/", "/engines/local/containers/new/advanced/"]
+    for path in [*container_pages(cid), f"/engines/local/containers/{cid}/remove/", *new_pages]:
         assert client.get(path).status_code == 403, path
     for path in action_posts(cid):
         assert client.post(path, {"image": "dockerweb-test/busybox:1"}).status_code == 403, path
@@ -348,10 +358,16 @@ def test_a_viewer_sees_containers_but_may_not_stop_remove_or_run_them(container,
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
         close_streaming(response)  # the log download holds an engine stream until closed
-    page = client.get(f"/containers/{cid}/").content.decode()
+    page = client.get(f"/engines/local/containers/{cid}/").content.decode()
     assert container["Name"].lstrip("/") in page
-    assert f"/containers/{cid}/stop/" not in page, "the viewer is offered a Stop button"
-    for path in (f"/containers/{cid}/remove/", "/containers/new/", "/containers/new/advanced/"):
+    assert f"/engines/local/containers/{cid}/stop/" not in page, (
+        "the viewer is offered a Stop button"
+    )
+    for path in (
+        f"/engines/local/containers/{cid}/remove/",
+        "/engines/local/containers/new/",
+        "/engines/local/containers/new/advanced/",
+    ):
         assert client.get(path).status_code == 403, path
     for path in action_posts(cid):
         assert client.post(path, {"image": "dockerweb-test/busybox:1"}).status_code == 403, path
@@ -374,11 +390,15 @@ async def test_a_viewer_may_open_the_live_log_and_job_sockets(container, sample_
 @pytest.mark.django_db
 def test_the_audit_page_needs_the_view_auditentry_permission():
     AuditEntry.objects.create(
-        username="someone", action="container.stop", target_type="container", target_name="web"
+        username="someone",
+        engine="local",
+        action="container.stop",
+        target_type="container",
+        target_name="web",
     )
     viewer = logged_in(make_user("viewer", "containers.view_container"))
-    assert viewer.get("/audit/").status_code == 403
+    assert viewer.get("/engines/local/audit/").status_code == 403
     auditor = logged_in(make_user("auditor", "audit.view_auditentry"))
-    response = auditor.get("/audit/")
+    response = auditor.get("/engines/local/audit/")
     assert response.status_code == 200
     assert "container.stop" in response.content.decode()

@@ -121,7 +121,7 @@ class Watcher:
     """One stats socket: the messages it got, read as they come."""
 
     def __init__(self, container_id: str, headers: list):
-        path = f"/ws/containers/{container_id}/stats/"
+        path = f"/engines/local/ws/containers/{container_id}/stats/"
         self.communicator = WebsocketCommunicator(application, path, headers=headers)
         self.messages: list[dict] = []
 
@@ -265,9 +265,14 @@ def test_the_stats_and_processes_tabs_need_the_view_permission(make_container):
     nobody = client_for(make_user("nobody"))
     viewer = client_for(make_user("viewer", groups=("Viewer",)))  # the role, as admins give it
     for tab in ("stats", "processes"):
-        assert nobody.get(f"/containers/{cid}/{tab}/").status_code == 403
-        assert viewer.get(f"/containers/{cid}/{tab}/").status_code == 200
-    assert nobody.get(f"/containers/{cid}/processes/", HTTP_HX_REQUEST="true").status_code == 403
+        assert nobody.get(f"/engines/local/containers/{cid}/{tab}/").status_code == 403
+        assert viewer.get(f"/engines/local/containers/{cid}/{tab}/").status_code == 200
+    assert (
+        nobody.get(
+            f"/engines/local/containers/{cid}/processes/", HTTP_HX_REQUEST="true"
+        ).status_code
+        == 403
+    )
 
 
 @pytest.mark.django_db
@@ -276,7 +281,7 @@ def test_the_processes_tab_lists_the_containers_processes_and_its_fragment_refre
 ):
     cid = make_container(("sleep", "4242"))["Id"]
     client = client_for(make_user("viewer", "containers.view_container"))
-    page = client.get(f"/containers/{cid}/processes/")
+    page = client.get(f"/engines/local/containers/{cid}/processes/")
     assert "sleep 4242" in text(page)
     assert 'hx-trigger="every 3s, refresh"' in page.content.decode()
     assert "HX-Request" in page["Vary"]
@@ -284,7 +289,7 @@ def test_the_processes_tab_lists_the_containers_processes_and_its_fragment_refre
     docker_api.exec_start(docker_api.exec_create(cid, ["sleep", "5151"]), detach=True)
 
     def fragment_shows_the_exec():
-        fragment = client.get(f"/containers/{cid}/processes/", HTTP_HX_REQUEST="true")
+        fragment = client.get(f"/engines/local/containers/{cid}/processes/", HTTP_HX_REQUEST="true")
         return "sleep 5151" in text(fragment) and "<nav" not in fragment.content.decode()
 
     wait_for(fragment_shows_the_exec, timeout=10, message="the exec'd process")
@@ -295,15 +300,17 @@ def test_a_stopped_container_has_no_processes_or_stats_and_offers_start(make_con
     cid = make_container(start=False)["Id"]
     client = Client()
     client.force_login(admin_user)
-    processes = client.get(f"/containers/{cid}/processes/")
+    processes = client.get(f"/engines/local/containers/{cid}/processes/")
     assert "This container isn't running, so it has no processes." in text(processes)
-    assert f'action="/containers/{cid}/start/"' in processes.content.decode()
-    stats = client.get(f"/containers/{cid}/stats/")
+    assert f'action="/engines/local/containers/{cid}/start/"' in processes.content.decode()
+    stats = client.get(f"/engines/local/containers/{cid}/stats/")
     assert "This container isn't running, so it has no stats." in text(stats)
     assert 'data-state="stopped"' in stats.content.decode()
 
     viewer = client_for(make_user("viewer", "containers.view_container"))
-    assert "/start/" not in viewer.get(f"/containers/{cid}/processes/").content.decode()
+    assert (
+        "/start/" not in viewer.get(f"/engines/local/containers/{cid}/processes/").content.decode()
+    )
 
 
 @pytest.mark.django_db
@@ -313,7 +320,7 @@ def test_a_removed_containers_fragment_stops_asking(make_container, docker_api, 
     client.force_login(admin_user)
     docker_api.remove_container(cid, force=True)
     settle_model(cid, gone=True)
-    fragment = client.get(f"/containers/{cid}/processes/", HTTP_HX_REQUEST="true")
+    fragment = client.get(f"/engines/local/containers/{cid}/processes/", HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200
     assert "no longer exists" in text(fragment)
     assert "hx-get" not in fragment.content.decode()
@@ -340,7 +347,7 @@ async def test_stats_say_the_engine_is_away_and_go_on_when_it_is_back(
     portal, proxy = proxied_portal
     cid = make_container(BURN)["Id"]
     http = await asyncio.to_thread(portal.session)
-    url = portal.url.replace("http://", "ws://") + f"/ws/containers/{cid}/stats/"
+    url = portal.url.replace("http://", "ws://") + f"/engines/local/ws/containers/{cid}/stats/"
     cookie = {"Cookie": f"sessionid={http.cookies['sessionid']}"}
     async with connect(url, origin=portal.url, additional_headers=cookie, proxy=None) as socket:
         got: list[dict] = []
@@ -356,11 +363,15 @@ async def test_stats_say_the_engine_is_away_and_go_on_when_it_is_back(
         assert proxy.address in got[-1]["reason"]
         # The pages still answer, and say why there is nothing to show.
         fragment = await asyncio.to_thread(
-            http.get, f"{portal.url}/containers/{cid}/processes/", headers={"HX-Request": "true"}
+            http.get,
+            f"{portal.url}/engines/local/containers/{cid}/processes/",
+            headers={"HX-Request": "true"},
         )
         assert fragment.status_code == 200
         assert "can't be read while the engine is unavailable" in fragment.text
-        page = await asyncio.to_thread(http.get, f"{portal.url}/containers/{cid}/stats/")
+        page = await asyncio.to_thread(
+            http.get, f"{portal.url}/engines/local/containers/{cid}/stats/"
+        )
         assert page.status_code == 200
 
         down_at = len(got)
@@ -378,7 +389,7 @@ async def test_a_socket_opened_while_the_engine_is_away_follows_once_it_is_back(
     portal, proxy = proxied_portal
     cid = make_container(BURN)["Id"]
     http = await asyncio.to_thread(portal.session)
-    url = portal.url.replace("http://", "ws://") + f"/ws/containers/{cid}/{tab}/"
+    url = portal.url.replace("http://", "ws://") + f"/engines/local/ws/containers/{cid}/{tab}/"
     cookie = {"Cookie": f"sessionid={http.cookies['sessionid']}"}
     await asyncio.to_thread(proxy.stop)
     async with connect(url, origin=portal.url, additional_headers=cookie, proxy=None) as socket:

@@ -100,14 +100,14 @@ async def sockets():
 @pytest.fixture
 def logs_path(make_container):
     container = make_container(QUIET)
-    return f"/ws/containers/{container['Id']}/logs/?tail=5"
+    return f"/engines/local/ws/containers/{container['Id']}/logs/?tail=5"
 
 
 @pytest.fixture
 def job_path(django_db_blocker):
     with django_db_blocker.unblock():
         job = Job.objects.create(kind="pull", title="Pull x", started_by_name="t")
-    return f"/ws/jobs/{job.pk}/"
+    return f"/engines/local/ws/jobs/{job.pk}/"
 
 
 # -- per user -------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ async def test_a_tail_longer_than_a_tab_keeps_sends_only_the_last_lines(
     alice = await viewer("alice")
 
     communicator, first = await sockets.connect(
-        f"/ws/containers/{container['Id']}/logs/?tail={tail}", alice
+        f"/engines/local/ws/containers/{container['Id']}/logs/?tail={tail}", alice
     )
     assert first["type"] == "stream" and first["tail"] == 100 and first["capped"], first
     lines = await received_lines(communicator, "500")
@@ -220,7 +220,7 @@ async def test_a_tail_within_the_bound_is_sent_whole(sockets, make_container, do
     alice = await viewer("alice")
 
     communicator, first = await sockets.connect(
-        f"/ws/containers/{container['Id']}/logs/?tail=40", alice
+        f"/engines/local/ws/containers/{container['Id']}/logs/?tail=40", alice
     )
     assert first["tail"] == 40 and not first["capped"], first
     assert await received_lines(communicator, "500") == [str(n) for n in range(461, 501)]
@@ -239,7 +239,10 @@ def test_a_client_that_vanishes_without_a_close_gives_its_slot_back(tmp_path, ma
         portal.create_user("alice", "stream-limits-pw-1", PERMISSIONS)
         http = portal.session("alice", "stream-limits-pw-1")
         container = make_container(QUIET)
-        url = portal.url.replace("http://", "ws://") + f"/ws/containers/{container['Id']}/logs/"
+        url = (
+            portal.url.replace("http://", "ws://")
+            + f"/engines/local/ws/containers/{container['Id']}/logs/"
+        )
         headers = {"Cookie": f"sessionid={http.cookies['sessionid']}", "Origin": portal.url}
 
         def open_socket():

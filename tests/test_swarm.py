@@ -14,6 +14,7 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from dockerweb.asgi import application
+from dockerweb.env import DeclaredEngine
 from dockerweb.host_access.config import host_access
 from dockerweb.host_access.services import container_body
 from roles.definitions import ROLES, install_roles
@@ -23,13 +24,18 @@ from tests.users import client_for, make_user
 
 LABEL_LINES = "\n".join(f"{key}={value}" for key, value in eng.TEST_LABELS.items())
 TICKER = "sh -c 'while true; do echo tick-$(hostname); sleep 0.2; done'"
+SWARM = "/engines/swarm/swarm"
 SAME_ORIGIN = [(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")]
 
 
 @pytest.fixture
 def on_swarm(settings, swarm_dockerd):
-    """The portal's engine is the swarm manager; its services are removed after the test."""
-    settings.DOCKER_HOST = swarm_dockerd.unix_address
+    """Two engines declared, as configuration management would: the main one and the swarm
+    manager ("swarm", at /engines/swarm/…). Services made here are removed after the test."""
+    settings.DOCKERWEB_ENGINES = [
+        DeclaredEngine("local", settings.DOCKER_HOST, None),
+        DeclaredEngine("swarm", swarm_dockerd.unix_address, None),
+    ]
     client = swarm_dockerd.client()
     yield client
     for service in client.services(filters={"label": f"{eng.LABEL_KEY}={eng.SESSION}"}):
@@ -52,7 +58,7 @@ def _new(client: Client, name: str, **extra):
         "labels": LABEL_LINES,
         **extra,
     }
-    return client.post("/swarm/services/new/", data)
+    return client.post(f"{SWARM}/services/new/", data)
 
 
 def _named(engine, name: str) -> list[dict]:
@@ -125,10 +131,12 @@ def test_a_services_container_spec_is_judged_as_the_container_its_tasks_run():
 
 @pytest.mark.django_db
 def test_an_engine_that_is_no_swarm_manager_says_so(admin_client, docker_api):
-    page = admin_client.get("/swarm/")
+    page = admin_client.get("/engines/local/swarm/")
     assert page.status_code == 200
     assert "This engine is not a swarm manager" in text(page)
-    refused = admin_client.post("/swarm/services/new/", {"image": "x", "name": "nope"})
+    refused = admin_client.post(
+        "/engines/local/swarm/services/new/", {"image": "x", "name": "nope"}
+    )
     assert refused.status_code == 400
     assert "not a swarm manager" in text(refused)
 
@@ -153,31 +161,33 @@ def test_create_scale_update_roll_back_and_remove_a_service(admin_client, on_swa
     assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["GREETING=hello"]
     _wait_running(engine, service["ID"], 2)
 
-    overview = text(admin_client.get("/swarm/"))
+    overview = text(admin_client.get(f"{SWARM}/"))
     assert name in overview and "2/2 running" in overview and "manager" in overview
-    page = admin_client.get(f"/swarm/services/{service['ID']}/")
+    page = admin_client.get(f"{SWARM}/services/{service['ID']}/")
     assert page.status_code == 200
     assert page.content.decode().count('data-task-state="running"') == 2
 
-    assert admin_client.post(f"/swarm/services/{name}/scale/", {"replicas": "3"}).status_code == 302
+    assert (
+        admin_client.post(f"{SWARM}/services/{name}/scale/", {"replicas": "3"}).status_code == 302
+    )
     _wait_running(engine, service["ID"], 3)
 
     second = f"dwt-swarm-second:{eng.SESSION}"
     engine.tag(eng.TEST_IMAGE, *second.split(":"))
-    updated = admin_client.post(f"/swarm/services/{name}/update/", {"image": second})
+    updated = admin_client.post(f"{SWARM}/services/{name}/update/", {"image": second})
     assert updated.status_code == 302
     image = engine.inspect_service(service["ID"])["Spec"]["TaskTemplate"]["ContainerSpec"]
     assert image["Image"] == second
 
-    rolled = admin_client.post(f"/swarm/services/{name}/rollback/")
+    rolled = admin_client.post(f"{SWARM}/services/{name}/rollback/")
     assert rolled.status_code == 302
     after = engine.inspect_service(service["ID"])
     assert after["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == eng.TEST_IMAGE
     assert after["UpdateStatus"]["State"].startswith("rollback")
 
-    asked = admin_client.get(f"/swarm/services/{name}/remove/")
+    asked = admin_client.get(f"{SWARM}/services/{name}/remove/")
     assert "Its tasks" in text(asked) and "stopped and their containers removed" in text(asked)
-    assert admin_client.post(f"/swarm/services/{name}/remove/").status_code == 302
+    assert admin_client.post(f"{SWARM}/services/{name}/remove/").status_code == 302
     assert _named(engine, name) == []
 
     ok = AuditEntry.Outcome.OK
@@ -207,6 +217,22 @@ def test_an_operator_cannot_mount_the_host_or_the_engine_socket_through_a_servic
 
 
 @pytest.mark.django_db
+def test_not_even_an_administrator_mounts_the_swarm_engines_own_socket(
+    admin_client, on_swarm, swarm_dockerd, settings
+):
+    # Its folder is an allowed bind root, and the socket is not the main engine's: it is
+    # still the engine this service would run on.
+    settings.BIND_ROOTS = [str(swarm_dockerd.root)]
+    name = eng.unique_name("dwt-sock").replace("_", "-")
+
+    refused = _new(admin_client, name, mounts=f"{swarm_dockerd.socket}:/engine.sock")
+
+    assert refused.status_code == 403
+    assert "holds the Docker engine's socket" in text(refused)
+    assert _named(on_swarm, name) == []
+
+
+@pytest.mark.django_db
 def test_a_viewer_sees_the_swarm_but_changes_nothing(on_swarm, roles, admin_client):
     name = eng.unique_name("dwt-viewed").replace("_", "-")
     # Published through the swarm's ingress network: no task here, so no engine on this
@@ -214,15 +240,15 @@ def test_a_viewer_sees_the_swarm_but_changes_nothing(on_swarm, roles, admin_clie
     assert _new(admin_client, name, replicas="0", ports="18701:80").status_code == 302
     viewer = client_for(make_user("swarm-viewer", groups=("Viewer",)))
     nobody = client_for(make_user("swarm-nobody"))
-    base = f"/swarm/services/{name}/"
+    base = f"{SWARM}/services/{name}/"
 
-    assert viewer.get("/swarm/").status_code == 200
+    assert viewer.get(f"{SWARM}/").status_code == 200
     assert viewer.get(base).status_code == 200
-    for path in ("/swarm/", base, "/swarm/services/new/"):
+    for path in (f"{SWARM}/", base, f"{SWARM}/services/new/"):
         assert nobody.get(path).status_code == 403, path
-    assert viewer.get("/swarm/services/new/").status_code == 403
+    assert viewer.get(f"{SWARM}/services/new/").status_code == 403
     for path, data in (
-        ("/swarm/services/new/", {"image": eng.TEST_IMAGE, "name": "viewer-made"}),
+        (f"{SWARM}/services/new/", {"image": eng.TEST_IMAGE, "name": "viewer-made"}),
         (f"{base}scale/", {"replicas": "5"}),
         (f"{base}update/", {"image": "busybox:1"}),
         (f"{base}rollback/", {}),
@@ -237,7 +263,7 @@ def test_a_viewer_sees_the_swarm_but_changes_nothing(on_swarm, roles, admin_clie
     # Nodes are changed by administrators only (no role holds swarm.manage_node).
     node_id = on_swarm.nodes()[0]["ID"]
     operator = client_for(make_user("swarm-op2", groups=("Operator",)))
-    assert operator.get(f"/swarm/nodes/{node_id}/").status_code == 403
+    assert operator.get(f"{SWARM}/nodes/{node_id}/").status_code == 403
 
 
 # -- the sockets -------------------------------------------------------------------------------
@@ -271,8 +297,10 @@ async def test_the_swarm_sockets_stream_a_services_logs_and_say_when_it_changed(
     assert created.status_code == 302
     (service,) = await sync_to_async(_named)(on_swarm, name)
 
-    logs = WebsocketCommunicator(application, f"/ws/swarm/services/{name}/logs/", headers=headers)
-    events = WebsocketCommunicator(application, "/ws/swarm/events/", headers=headers)
+    logs = WebsocketCommunicator(
+        application, f"/engines/swarm/ws/swarm/services/{name}/logs/", headers=headers
+    )
+    events = WebsocketCommunicator(application, "/engines/swarm/ws/swarm/events/", headers=headers)
     try:
         assert (await logs.connect(timeout=10))[0]
         assert (await events.connect(timeout=10))[0]

@@ -79,11 +79,11 @@ def viewer(username: str = "viewer") -> Client:
 
 
 def files_url(volume: str, path: str = "") -> str:
-    return f"/volumes/{volume}/files/?path={path}"
+    return f"/engines/local/volumes/{volume}/files/?path={path}"
 
 
 def download_url(volume: str, path: str) -> str:
-    return f"/volumes/{volume}/files/download/?path={path}"
+    return f"/engines/local/volumes/{volume}/files/download/?path={path}"
 
 
 def body(response) -> bytes:
@@ -148,7 +148,9 @@ def test_large_text_and_binary_files_are_offered_as_download(volume, docker_api,
 @pytest.mark.django_db
 def test_admin_upload_lands_in_the_volume(volume, admin_client, docker_api, make_container):
     upload = SimpleUploadedFile("note.txt", b"uploaded by admin\n")
-    answer = admin_client.post(f"/volumes/{volume}/files/upload/", {"path": "sub", "file": upload})
+    answer = admin_client.post(
+        f"/engines/local/volumes/{volume}/files/upload/", {"path": "sub", "file": upload}
+    )
     assert answer.status_code == 302
     assert run_in_volume(make_container, docker_api, volume, "cat /data/sub/note.txt") == (
         "uploaded by admin\n"
@@ -161,7 +163,9 @@ def test_admin_upload_lands_in_the_volume(volume, admin_client, docker_api, make
 @pytest.mark.django_db
 def test_upload_by_non_admin_is_forbidden(volume, docker_api, make_container):
     upload = SimpleUploadedFile("evil.txt", b"nope")
-    answer = viewer().post(f"/volumes/{volume}/files/upload/", {"path": "", "file": upload})
+    answer = viewer().post(
+        f"/engines/local/volumes/{volume}/files/upload/", {"path": "", "file": upload}
+    )
     assert answer.status_code == 403
     assert "evil.txt" not in run_in_volume(make_container, docker_api, volume, "ls /data")
 
@@ -183,7 +187,7 @@ def test_big_folder_listing_is_cut_with_a_notice(volume, docker_api, make_contai
 @pytest.mark.browser
 def test_browser_shows_and_downloads_a_volume_file(volume, admin_page, portal):
     page = admin_page
-    page.goto(f"{portal.url}/volumes/?q={volume}")
+    page.goto(f"{portal.url}/engines/local/volumes/?q={volume}")
     page.locator(f'[data-volume-name="{volume}"]').get_by_role("link", name="Browse files").click()
     page.get_by_role("link", name="hello.txt").click()
     expect(page.locator("[data-file-text]")).to_have_text("hello")

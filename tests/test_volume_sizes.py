@@ -93,12 +93,14 @@ def test_volume_pages_render_placeholders_and_never_ask_for_sizes(
 
     with spying_on_the_engine() as spy:
         pages = {
-            "list": admin_client.get("/volumes/"),
-            "filtered": admin_client.get("/volumes/", {"q": name}),
-            "rows": admin_client.get("/volumes/", {"q": name}, headers={"HX-Request": "true"}),
-            "remove": admin_client.get(f"/volumes/{name}/remove/"),
-            "prune": admin_client.get("/volumes/prune/"),
-            "files": admin_client.get(f"/volumes/{name}/files/"),
+            "list": admin_client.get("/engines/local/volumes/"),
+            "filtered": admin_client.get("/engines/local/volumes/", {"q": name}),
+            "rows": admin_client.get(
+                "/engines/local/volumes/", {"q": name}, headers={"HX-Request": "true"}
+            ),
+            "remove": admin_client.get(f"/engines/local/volumes/{name}/remove/"),
+            "prune": admin_client.get("/engines/local/volumes/prune/"),
+            "files": admin_client.get(f"/engines/local/volumes/{name}/files/"),
         }
 
     assert {page: r.status_code for page, r in pages.items()} == dict.fromkeys(pages, 200)
@@ -111,14 +113,16 @@ def test_volume_pages_render_placeholders_and_never_ask_for_sizes(
         assert row is not None and PENDING.format(name) in row
         assert "data-size=" not in row
     rows = pages["filtered"].content.decode()
-    assert f'hx-get="/volumes/sizes/?q={name}" hx-trigger="load" hx-swap="none"' in rows
+    assert (
+        f'hx-get="/engines/local/volumes/sizes/?q={name}" hx-trigger="load" hx-swap="none"' in rows
+    )
     remove = pages["remove"].content.decode()
     assert PENDING.format(name) in remove
-    assert f'hx-get="/volumes/sizes/?volume={name}" hx-trigger="load"' in remove
+    assert f'hx-get="/engines/local/volumes/sizes/?volume={name}" hx-trigger="load"' in remove
     prune = pages["prune"].content.decode()
     assert PENDING.format(anonymous) in prune
     assert 'id="volumes-total-size" class="size-pending" data-size-pending>measuring…' in prune
-    assert 'hx-get="/volumes/sizes/?unused=1" hx-trigger="load"' in prune
+    assert 'hx-get="/engines/local/volumes/sizes/?unused=1" hx-trigger="load"' in prune
 
 
 # -- the sizes fragment measures --------------------------------------------------------------
@@ -133,10 +137,10 @@ def test_sizes_fill_in_what_the_engine_measured(
     fill(make_container, docker_api, name)
     fill(make_container, docker_api, anonymous)
 
-    filtered = sizes_in(admin_client.get("/volumes/sizes/", {"q": name}))
-    everything = sizes_in(admin_client.get("/volumes/sizes/"))
-    one = admin_client.get("/volumes/sizes/", {"volume": name})
-    prune = admin_client.get("/volumes/sizes/", {"unused": "1"})
+    filtered = sizes_in(admin_client.get("/engines/local/volumes/sizes/", {"q": name}))
+    everything = sizes_in(admin_client.get("/engines/local/volumes/sizes/"))
+    one = admin_client.get("/engines/local/volumes/sizes/", {"volume": name})
+    prune = admin_client.get("/engines/local/volumes/sizes/", {"unused": "1"})
 
     assert list(filtered) == [name]
     size, title, shown = filtered[name]
@@ -155,10 +159,10 @@ def test_removing_records_the_size_the_confirmation_showed(
 ):
     name = own_volume()
     fill(make_container, docker_api, name)
-    assert admin_client.get(f"/volumes/{name}/remove/").status_code == 200
-    size = sizes_in(admin_client.get("/volumes/sizes/", {"volume": name}))[name][0]
+    assert admin_client.get(f"/engines/local/volumes/{name}/remove/").status_code == 200
+    size = sizes_in(admin_client.get("/engines/local/volumes/sizes/", {"volume": name}))[name][0]
 
-    response = admin_client.post(f"/volumes/{name}/remove/", {"confirm_name": name})
+    response = admin_client.post(f"/engines/local/volumes/{name}/remove/", {"confirm_name": name})
 
     assert response.status_code == 302
     entry = AuditEntry.objects.get(action="volume.remove")
@@ -170,12 +174,16 @@ def test_a_kept_answer_serves_until_someone_asks_for_a_volume_it_lacks(
 ):
     first = own_volume()
     with spying_on_the_engine() as spy:
-        assert first in sizes_in(admin_client.get("/volumes/sizes/", {"volume": first}))
-        assert first in sizes_in(admin_client.get("/volumes/sizes/", {"volume": first}))
+        assert first in sizes_in(
+            admin_client.get("/engines/local/volumes/sizes/", {"volume": first})
+        )
+        assert first in sizes_in(
+            admin_client.get("/engines/local/volumes/sizes/", {"volume": first})
+        )
         kept = [r for r in spy.requests if r.path == DF_PATH]
         monkeypatch.setattr(disk_usage, "REMEASURE_AFTER", 0.0)
         second = own_volume()
-        measured = sizes_in(admin_client.get("/volumes/sizes/", {"volume": second}))
+        measured = sizes_in(admin_client.get("/engines/local/volumes/sizes/", {"volume": second}))
         again = [r for r in spy.requests if r.path == DF_PATH]
 
     assert len(kept) == 1, "the second request should have used the kept answer"
@@ -210,7 +218,7 @@ def test_concurrent_size_requests_share_one_disk_usage_query(own_volume, monkeyp
         client = Client()
         client.cookies = logged_in.cookies
         try:
-            answers.append(client.get("/volumes/sizes/", {"volume": name}))
+            answers.append(client.get("/engines/local/volumes/sizes/", {"volume": name}))
         finally:
             connection.close()
 
@@ -249,16 +257,16 @@ def test_a_disk_usage_query_past_its_timeout_leaves_sizes_unknown_and_pages_whol
     admin_client, own_volume, df_never_answered
 ):
     name = own_volume()
-    page = admin_client.get("/volumes/", {"q": name})
-    remove = admin_client.get(f"/volumes/{name}/remove/")
+    page = admin_client.get("/engines/local/volumes/", {"q": name})
+    remove = admin_client.get(f"/engines/local/volumes/{name}/remove/")
     assert (page.status_code, remove.status_code) == (200, 200)
     assert PENDING.format(name) in row_of(page, name)
     assert df_never_answered.held == 0
 
     started = time.monotonic()
-    response = admin_client.get("/volumes/sizes/", {"q": name})
+    response = admin_client.get("/engines/local/volumes/sizes/", {"q": name})
     waited = time.monotonic() - started
-    again = admin_client.get("/volumes/sizes/", {"volume": name})
+    again = admin_client.get("/engines/local/volumes/sizes/", {"volume": name})
 
     assert df_never_answered.held == 1, "the query should have reached the (silent) engine"
     assert 1.0 <= waited < 6.0
@@ -274,8 +282,8 @@ def test_a_disk_usage_query_past_its_timeout_leaves_sizes_unknown_and_pages_whol
 def test_sizes_say_unknown_and_why_when_the_engine_is_gone(admin_client, settings, tmp_path):
     settings.DOCKER_HOST = f"unix://{tmp_path / 'nobody.sock'}"
     try:
-        one = admin_client.get("/volumes/sizes/", {"volume": "some-volume"})
-        listed = admin_client.get("/volumes/sizes/")
+        one = admin_client.get("/engines/local/volumes/sizes/", {"volume": "some-volume"})
+        listed = admin_client.get("/engines/local/volumes/sizes/")
     finally:
         gateway.reset()
 
@@ -299,11 +307,16 @@ def test_sizes_need_the_volume_view_permission(db, own_volume):
         clients[user.username] = Client()
         clients[user.username].force_login(user)
 
-    assert clients["no-volumes"].get("/volumes/sizes/", {"volume": name}).status_code == 403
-    assert name in sizes_in(clients["vol-viewer"].get("/volumes/sizes/", {"volume": name}))
+    assert (
+        clients["no-volumes"].get("/engines/local/volumes/sizes/", {"volume": name}).status_code
+        == 403
+    )
+    assert name in sizes_in(
+        clients["vol-viewer"].get("/engines/local/volumes/sizes/", {"volume": name})
+    )
 
 
 def test_sizes_refuse_what_is_not_a_volume_name(admin_client):
-    assert admin_client.get("/volumes/sizes/", {"volume": "../x"}).status_code == 400
+    assert admin_client.get("/engines/local/volumes/sizes/", {"volume": "../x"}).status_code == 400
     many = {"volume": [f"v{i}x" for i in range(100)]}
-    assert admin_client.get("/volumes/sizes/", many).status_code == 400
+    assert admin_client.get("/engines/local/volumes/sizes/", many).status_code == 400

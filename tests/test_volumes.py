@@ -116,18 +116,18 @@ def test_create_form_makes_a_named_volume_with_its_labels(admin_client, docker_a
     name = volumes.track(unique_name("dwt-vol"))
 
     response = admin_client.post(
-        "/volumes/new/",
+        "/engines/local/volumes/new/",
         {"name": name, "driver": "local", "driver_opts": "", "labels": f"{LABEL_LINES}\nrole=db"},
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/volumes/"
+    assert response["Location"] == "/engines/local/volumes/"
     volume = docker_api.inspect_volume(name)
     assert volume["Driver"] == "local"
     assert volume["Labels"] == {**TEST_LABELS, "role": "db"}
     entry = AuditEntry.objects.get(action="volume.create")
     assert (entry.outcome, entry.target_name) == (AuditEntry.Outcome.OK, name)
-    assert f"Created volume {name}." in shown_messages(admin_client.get("/volumes/"))
+    assert f"Created volume {name}." in shown_messages(admin_client.get("/engines/local/volumes/"))
 
 
 def test_data_volume_is_created_and_removed_through_the_forms(admin_client, docker_api, volumes):
@@ -136,12 +136,15 @@ def test_data_volume_is_created_and_removed_through_the_forms(admin_client, dock
     volumes.track("data_volume")
 
     created = admin_client.post(
-        "/volumes/new/", {"name": "data_volume", "driver": "local", "labels": LABEL_LINES}
+        "/engines/local/volumes/new/",
+        {"name": "data_volume", "driver": "local", "labels": LABEL_LINES},
     )
     assert created.status_code == 302
     assert docker_api.inspect_volume("data_volume")["Labels"] == TEST_LABELS
 
-    removed = admin_client.post("/volumes/data_volume/remove/", {"confirm_name": "data_volume"})
+    removed = admin_client.post(
+        "/engines/local/volumes/data_volume/remove/", {"confirm_name": "data_volume"}
+    )
 
     assert removed.status_code == 302
     assert not volume_exists(docker_api, "data_volume")
@@ -153,7 +156,8 @@ def test_empty_name_creates_an_anonymous_volume_marked_in_the_list(
     marker = unique_name("anon")
 
     response = admin_client.post(
-        "/volumes/new/", {"name": "", "driver": "local", "labels": f"{LABEL_LINES}\nmark={marker}"}
+        "/engines/local/volumes/new/",
+        {"name": "", "driver": "local", "labels": f"{LABEL_LINES}\nmark={marker}"},
     )
 
     assert response.status_code == 302
@@ -161,7 +165,7 @@ def test_empty_name_creates_an_anonymous_volume_marked_in_the_list(
     assert len(found) == 1
     name = volumes.track(found[0]["Name"])
     assert re.fullmatch(r"[0-9a-f]{64}", name)
-    row = row_of(admin_client.get("/volumes/"), name)
+    row = row_of(admin_client.get("/engines/local/volumes/"), name)
     assert row is not None and "data-anonymous" in row and ">anonymous</span>" in row
 
 
@@ -182,7 +186,7 @@ def test_bind_style_driver_options_are_refused_for_non_admins(db, docker_api, op
     name = unique_name("dwt-bind")
 
     response = client.post(
-        "/volumes/new/",
+        "/engines/local/volumes/new/",
         {"name": name, "driver": "local", "driver_opts": options, "labels": LABEL_LINES},
     )
 
@@ -194,7 +198,7 @@ def test_bind_style_driver_options_are_refused_for_non_admins(db, docker_api, op
 
 def test_invalid_name_and_option_lines_are_refused_before_the_engine(admin_client, docker_api):
     response = admin_client.post(
-        "/volumes/new/",
+        "/engines/local/volumes/new/",
         {"name": "bad name!", "driver": "local", "driver_opts": "no-equals", "labels": ""},
     )
 
@@ -215,20 +219,20 @@ def test_list_shows_size_users_and_labels_and_filters(
     fill(make_container, docker_api, name)
     user = make_container(start=False, host_config=mounting(name))["Name"].lstrip("/")
 
-    page = admin_client.get("/volumes/")
+    page = admin_client.get("/engines/local/volumes/")
 
     row = row_of(page, name)
     assert row is not None
     # The size comes after the page (tests/test_volume_sizes.py): the row holds its place.
     assert f'<span id="volume-size-{name}" class="size-pending"' in row
     disk_usage.forget()
-    assert size_filled_in(admin_client.get("/volumes/sizes/"), name) >= FILE_BYTES
+    assert size_filled_in(admin_client.get("/engines/local/volumes/sizes/"), name) >= FILE_BYTES
     assert f'data-users="{user}"' in row
     assert f"{LABEL_KEY}={SESSION}" in row
     assert "data-anonymous" not in row
     assert 'data-users=""' in row_of(page, other)
 
-    filtered = admin_client.get("/volumes/", {"q": name})
+    filtered = admin_client.get("/engines/local/volumes/", {"q": name})
     assert row_of(filtered, name) is not None
     assert row_of(filtered, other) is None
 
@@ -250,11 +254,11 @@ def test_remove_is_refused_while_a_stopped_container_uses_it_naming_it(
     name = volumes.make(unique_name("dwt-vol"))
     user = make_container(start=False, host_config=mounting(name))["Name"].lstrip("/")
 
-    confirm = admin_client.get(f"/volumes/{name}/remove/")
+    confirm = admin_client.get(f"/engines/local/volumes/{name}/remove/")
     assert confirm.status_code == 200
     assert f"In use by 1 container (running or not): {user}." in text(confirm)
 
-    response = admin_client.post(f"/volumes/{name}/remove/", {"confirm_name": name})
+    response = admin_client.post(f"/engines/local/volumes/{name}/remove/", {"confirm_name": name})
 
     assert response.status_code == 409
     assert f"{name} is used by {user}. Remove that container first." in text(response)
@@ -266,15 +270,17 @@ def test_remove_is_refused_while_a_stopped_container_uses_it_naming_it(
 def test_remove_needs_the_typed_name(admin_client, docker_api, volumes):
     name = volumes.make(unique_name("dwt-vol"))
 
-    confirm = admin_client.get(f"/volumes/{name}/remove/")
+    confirm = admin_client.get(f"/engines/local/volumes/{name}/remove/")
     assert 'name="confirm_name"' in confirm.content.decode()
-    wrong = admin_client.post(f"/volumes/{name}/remove/", {"confirm_name": name + "x"})
+    wrong = admin_client.post(
+        f"/engines/local/volumes/{name}/remove/", {"confirm_name": name + "x"}
+    )
 
     assert wrong.status_code == 400
     assert f"Type the volume's name, {name}, to confirm." in text(wrong)
     assert volume_exists(docker_api, name)
 
-    right = admin_client.post(f"/volumes/{name}/remove/", {"confirm_name": name})
+    right = admin_client.post(f"/engines/local/volumes/{name}/remove/", {"confirm_name": name})
 
     assert right.status_code == 302
     assert not volume_exists(docker_api, name)
@@ -283,7 +289,9 @@ def test_remove_needs_the_typed_name(admin_client, docker_api, volumes):
 
 
 def test_remove_of_a_missing_volume_is_404(admin_client):
-    assert admin_client.get(f"/volumes/{unique_name('gone')}/remove/").status_code == 404
+    assert (
+        admin_client.get(f"/engines/local/volumes/{unique_name('gone')}/remove/").status_code == 404
+    )
 
 
 # -- prune --------------------------------------------------------------------------------
@@ -295,21 +303,21 @@ def test_prune_shows_the_unused_volume_then_reports_reclaimed_space(
     name = volumes.make()  # anonymous: pruned by old and new engines alike
     fill(make_container, docker_api, name)
 
-    preview = admin_client.get("/volumes/prune/")
+    preview = admin_client.get("/engines/local/volumes/prune/")
     assert preview.status_code == 200
     listed = re.search(rf'<tr data-volume-name="{name}">.*?</tr>', preview.content.decode(), re.S)
     assert listed and f'id="volume-size-{name}" class="size-pending"' in listed.group(0)
     disk_usage.forget()
-    sizes = admin_client.get("/volumes/sizes/", {"unused": "1"})
+    sizes = admin_client.get("/engines/local/volumes/sizes/", {"unused": "1"})
     assert size_filled_in(sizes, name) >= FILE_BYTES
     total = int(re.search(r'data-size-total="(\d+)"', sizes.content.decode()).group(1))
     assert total >= FILE_BYTES
 
-    response = admin_client.post("/volumes/prune/")
+    response = admin_client.post("/engines/local/volumes/prune/")
 
     assert response.status_code == 302
     assert not volume_exists(docker_api, name)
-    summary = shown_messages(admin_client.get("/volumes/"))[0]
+    summary = shown_messages(admin_client.get("/engines/local/volumes/"))[0]
     reclaimed = int(re.search(r"\((\d+) bytes\)", summary).group(1))
     assert summary.startswith("Pruned ")
     assert reclaimed >= FILE_BYTES
@@ -337,17 +345,24 @@ def test_a_viewer_sees_the_list_but_cannot_create_remove_or_prune(
     name = volumes.make(unique_name("dwt-vol"))
     new_name = unique_name("dwt-denied")
 
-    page = viewer_client.get("/volumes/")
+    page = viewer_client.get("/engines/local/volumes/")
     assert page.status_code == 200 and row_of(page, name) is not None
-    assert "/volumes/new/" not in page.content.decode()
+    assert "/engines/local/volumes/new/" not in page.content.decode()
 
-    assert viewer_client.get("/volumes/new/").status_code == 403
-    denied = viewer_client.post("/volumes/new/", {"name": new_name, "labels": LABEL_LINES})
+    assert viewer_client.get("/engines/local/volumes/new/").status_code == 403
+    denied = viewer_client.post(
+        "/engines/local/volumes/new/", {"name": new_name, "labels": LABEL_LINES}
+    )
     assert denied.status_code == 403
-    assert viewer_client.get(f"/volumes/{name}/remove/").status_code == 403
-    assert viewer_client.post(f"/volumes/{name}/remove/", {"confirm_name": name}).status_code == 403
-    assert viewer_client.get("/volumes/prune/").status_code == 403
-    assert viewer_client.post("/volumes/prune/").status_code == 403
+    assert viewer_client.get(f"/engines/local/volumes/{name}/remove/").status_code == 403
+    assert (
+        viewer_client.post(
+            f"/engines/local/volumes/{name}/remove/", {"confirm_name": name}
+        ).status_code
+        == 403
+    )
+    assert viewer_client.get("/engines/local/volumes/prune/").status_code == 403
+    assert viewer_client.post("/engines/local/volumes/prune/").status_code == 403
 
     assert volume_exists(docker_api, name)
     assert not volume_exists(docker_api, new_name)

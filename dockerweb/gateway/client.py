@@ -134,18 +134,23 @@ def _tls_from_env() -> dict:
 
 
 _connections_lock = threading.Lock()
-_connections: dict[tuple[str, float], Connection] = {}
+_connections: dict[tuple, Connection] = {}
 _current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
     "dockerweb_engine_connection", default=None
 )
 
 
-def connection_for(address: str, timeout: float) -> Connection:
-    """The one connection per (address, timeout) in this process."""
-    key = (address, timeout)
+def connection_for(
+    address: str,
+    timeout: float,
+    tls: TlsMaterial | None = None,
+    ssh: SshMaterial | None = None,
+) -> Connection:
+    """The one connection pages use per engine (address, timeout, keys) in this process."""
+    key = (address, timeout, tls, ssh)
     with _connections_lock:
         if key not in _connections:
-            _connections[key] = Connection(address, timeout)
+            _connections[key] = Connection(address, timeout, tls, ssh)
         return _connections[key]
 
 

@@ -107,7 +107,7 @@
   }
 
   function watchList(table) {
-    const socket = new WebSocket(`${wsBase()}/ws/jobs/`);
+    const socket = new WebSocket(`${wsBase()}${document.body.dataset.enginePrefix || ""}/ws/jobs/`);
     socket.onmessage = () => document.body.dispatchEvent(new CustomEvent("jobs-changed"));
     socket.onclose = () => setTimeout(() => watchList(table), 2000);
   }
