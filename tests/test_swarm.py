@@ -305,7 +305,7 @@ async def test_the_swarm_sockets_stream_a_services_logs_and_say_when_it_changed(
         assert (await logs.connect(timeout=10))[0]
         assert (await events.connect(timeout=10))[0]
         first = await _receive_until(logs, lambda m: isinstance(m, dict))
-        assert first["type"] == "stream" and first["multiplexed"] is True
+        assert first["type"] == "stream" and first["multiplexed"] is True, first
         await _receive_until(logs, lambda m: isinstance(m, bytes) and b"tick-" in m)
         await _receive_until(events, lambda m: m == {"type": "state", "state": "following"})
         await _receive_until(events, lambda m: m.get("type") == "changed")  # the catch-up
