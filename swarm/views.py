@@ -104,7 +104,9 @@ def _failed(request, exc, form=None) -> int:
         form.add_error(None, f"The engine refused: {exc}")
     else:
         messages.error(request, f"The engine refused: {exc}")
-    return 400 if isinstance(exc, gateway.InvalidRequest | gateway.Conflict) else 502
+    if isinstance(exc, gateway.NotFound):
+        return 404
+    return 409 if isinstance(exc, gateway.Conflict) else 400
 
 
 @require_http_methods(["GET", "POST"])
