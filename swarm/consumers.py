@@ -5,9 +5,10 @@ dockerweb/asgi.py), take a stream slot (dockerweb/stream_limits.py) and work on 
 of their URL (engines.current(): their gateway calls and threads go to it).
 
 `SwarmEventsConsumer` follows the engine's service and node events, and the container
-events of service tasks on this node, and tells the page `{"type": "changed", "kinds": […]}` (at most
-every CHANGE_INTERVAL): the page fetches its live parts again. A task on another node starts
-without an event reaching this engine, so after a service event the socket looks at that
+events of service tasks on this node, and tells the page `{"type": "changed", "kinds": […]}`
+(at most every CHANGE_INTERVAL): the page fetches its live parts again. A task on another
+node starts without an event reaching this engine, and a task's state follows its
+container's event a moment later, so after a service or task event the socket looks at that
 service's tasks a few times (SETTLE_SECONDS at most, every SETTLE_INTERVAL) until each one is
 in the state the swarm wants, and says "changed" when they moved.
 
@@ -15,7 +16,10 @@ in the state the swarm wants, and says "changed" when they moved.
 container log socket (containers/consumers.py), so the page uses the same viewer
 (static/js/logs.js): binary frames of the engine's bytes, JSON control messages. One engine
 stream per socket (a service's logs are read by few), read in its own thread into a bounded
-ByteRelay, sent within the user's byte budget.
+ByteRelay, sent within the user's byte budget; a second one, of service events, ends it when
+the service is removed (the engine keeps a followed service log open after that). The
+container log fan-out (containers/log_fanout.py) is not reused: its shared stream is built
+around one container's states (inspect, start, stop), which a service doesn't have.
 """
 
 import asyncio
@@ -98,9 +102,12 @@ class SwarmEventsConsumer(_SwarmSocket):
 
     def _seen(self, event) -> None:
         if event.type == "container":
-            if not event.attributes.get(gateway.swarm.SERVICE_ID_LABEL):
+            service_id = event.attributes.get(gateway.swarm.SERVICE_ID_LABEL)
+            if not service_id:
                 return  # not a task: the containers pages have their own live updates
             self.changed("task")
+            # The swarm sets the task's state a moment after its container's event.
+            self._settle(service_id, restart=False)
             return
         self.changed(event.type)
         if event.type == "service" and event.action != "remove":
@@ -119,9 +126,11 @@ class SwarmEventsConsumer(_SwarmSocket):
         kinds, self.kinds = sorted(self.kinds), set()
         await self.send_json({"type": "changed", "kinds": kinds})
 
-    def _settle(self, service_id: str) -> None:
+    def _settle(self, service_id: str, *, restart: bool = True) -> None:
         running = self.settling.get(service_id)
-        if running is not None:
+        if running is not None and not running.done():
+            if not restart:
+                return
             running.cancel()
         self.settling[service_id] = asyncio.create_task(self._watch_tasks(service_id))
 
@@ -136,7 +145,7 @@ class SwarmEventsConsumer(_SwarmSocket):
             except gateway.GatewayError:
                 return
             now = [(t.id, t.state, t.desired_state) for t in tasks]
-            if seen is not None and now != seen:
+            if now != seen:  # the first look too: the page may have been rendered before it
                 self.changed("task")
             seen = now
             if all(t.state == t.desired_state or t.state in SETTLED for t in tasks) and all(

@@ -44,6 +44,18 @@ def _running_rows(page):
     return page.locator('[data-task-row][data-task-state="running"][data-task-desired="running"]')
 
 
+def _expect_running(page, swarm, name: str, count: int) -> None:
+    """`count` running tasks on the page (as it updates itself); if not, what the engine says."""
+    try:
+        expect(_running_rows(page)).to_have_count(count, timeout=60_000)
+    except AssertionError:
+        tasks = swarm.tasks(filters={"service": name})
+        states = [(t["Status"]["State"], t["DesiredState"], t["Status"].get("Err")) for t in tasks]
+        raise AssertionError(
+            f"not {count} running tasks on the page; the engine: {states}"
+        ) from None
+
+
 def test_a_service_is_created_scaled_updated_rolled_back_and_its_logs_read_live(
     page, context, swarm_portal, swarm
 ):
@@ -69,7 +81,7 @@ def test_a_service_is_created_scaled_updated_rolled_back_and_its_logs_read_live(
     page.get_by_label("Labels").fill(LABEL_LINES)
     page.get_by_role("button", name="Create").click()
     page.wait_for_url(re.compile(r"/engines/swarm/swarm/services/\w+/$"))
-    expect(_running_rows(page)).to_have_count(2, timeout=60_000)
+    _expect_running(page, swarm, name, 2)
 
     # Live logs: lines keep coming while the page stays.
     log = page.get_by_role("log", name="Log output")
@@ -81,7 +93,7 @@ def test_a_service_is_created_scaled_updated_rolled_back_and_its_logs_read_live(
     page.get_by_label("Replicas").fill("3")
     page.get_by_role("button", name="Scale").click()
     expect(page.locator(".messages")).to_contain_text("Scaled")
-    expect(_running_rows(page)).to_have_count(3, timeout=60_000)
+    _expect_running(page, swarm, name, 3)
     row = watcher.locator(f'[data-service-name="{name}"] [data-replicas]')
     expect(row).to_have_attribute("data-replicas", "3/3", timeout=60_000)
 
