@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUFF := $(VENV)/bin/ruff
 
-.PHONY: run test test-fast test-busy lint bench format clean-venv venv test-tools assets
+.PHONY: run test test-slow test-fast test-busy lint bench format clean-venv venv test-tools assets
 
 # Serve the portal with Daphne (HTTP + websockets). It serves even without an engine:
 # the portal shows a banner while the engine is down.
@@ -22,10 +22,16 @@ run: venv assets
 	$(PY) manage.py ensure_admin
 	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) dockerweb.asgi:application
 
-# Lint, then the whole test suite (installs chromium/registry and starts an engine if needed).
+# Lint, then the whole test suite (installs chromium/registry and starts an engine if needed)
+# except the slow tests (minutes each: `make test-slow`).
 # With plain `make` the prerequisites run in the order listed.
 test: venv assets test-tools lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The slow tests only: the container image built from a debootstrapped Debian and run
+# (tests/test_container_image.py; needs root, network to Debian, PyPI and npm; 3–6 min).
+test-slow: venv assets test-tools
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 # The pure tests only: no engine, registry or browser (tests/conftest.py marks the others).
 # DOCKER_HOST points at nothing, so a test that needs the engine and escaped the marking

@@ -32,12 +32,13 @@ ROUNDS = 15
 GOAL = 1.5
 
 
-def create_many(api, count: int) -> None:
+def create_many(api, count: int, prefix: str = "") -> None:
+    """`count` created containers of this run, named dwb-<run>-<prefix><number>."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=8) as pool:
         try:
             for future in [
-                pool.submit(create_container, api, ["sleep", "3600"], f"{i:04d}")
+                pool.submit(create_container, api, ["sleep", "3600"], f"{prefix}{i:04d}")
                 for i in range(count)
             ]:
                 future.result()

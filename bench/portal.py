@@ -16,6 +16,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,10 +59,16 @@ def create_container(api: docker.APIClient, command: list[str], name: str, **kwa
 
 
 def cleanup(api: docker.APIClient) -> None:
-    """Remove every container of this run, then its image."""
-    for item in api.containers(all=True, filters={"label": [f"{LABEL_KEY}={RUN_ID}"]}):
+    """Remove every container of this run, then its image. Several at a time: the benches
+    that make 1,000 containers would wait ≈ 35 s for them one by one."""
+    ours = api.containers(all=True, quiet=True, filters={"label": [f"{LABEL_KEY}={RUN_ID}"]})
+
+    def remove(item: dict) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             api.remove_container(item["Id"], force=True, v=True)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(remove, ours))
     with contextlib.suppress(docker.errors.APIError):
         api.remove_image(BENCH_IMAGE, force=True)
 

@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/run.py [containers_page] [logs_stream] [event_latency] [image_pull]
                                   [stream_fairness] [model_memory] [stats_fanout]
-                                  [terminal_roundtrip] [busy_engine]
+                                  [terminal_roundtrip] [multiprocess_fanout] [three_engines]
+                                  [busy_engine]
 
 Without names it runs them all, the busy-engine run last: it tops the engine up to
 BENCH_FOREIGN foreign containers (default 10,000; bench/foreign.py) for minutes, so
-`BENCH_FOREIGN=0` leaves it out.
+`BENCH_FOREIGN=0` leaves it out. three_engines starts two dockerds of its own (root, as
+the tests' extra engines need).
 
 Benchmarks report; they don't fail CI: the exit code is 0 whether goals are met or not,
 and 1 only when a benchmark crashed.
@@ -33,6 +35,8 @@ BENCHMARKS = (
     "model_memory",
     "stats_fanout",
     "terminal_roundtrip",
+    "multiprocess_fanout",
+    "three_engines",
     "busy_engine",
 )
 

@@ -10,10 +10,13 @@ preferences, the Engines settings) work with the engine the user last used.
 import re
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import set_urlconf
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found, permission_denied
 
 from dockerweb import engine_access, engines
 from dockerweb.engine_specs import NAME_PATTERN
@@ -61,18 +64,33 @@ class EngineScopeMiddleware:
                 return HttpResponseRedirect(target)
         else:
             name = scoped[0]
+            if not request.user.is_authenticated:
+                # Before anything about the engine: which names exist is nobody's business
+                # until they log in (an unknown one would otherwise answer 404, a known 302).
+                return redirect_to_login(request.get_full_path())
             if name not in engines.specs():
-                raise Http404(f"There is no engine named “{name}”.")
+                return self._refuse(request, Http404(f"There is no engine named “{name}”."))
             user = request.user
-            if user.is_authenticated and not engine_access.may_use(user, name):
-                raise PermissionDenied(f"You hold no role on the engine “{name}”.")
-            if user.is_authenticated and request.session.get(SESSION_KEY) != name:
+            if not engine_access.may_use(user, name):
+                return self._refuse(
+                    request, PermissionDenied(f"You hold no role on the engine “{name}”.")
+                )
+            if request.session.get(SESSION_KEY) != name:
                 request.session[SESSION_KEY] = name
         engine = engines.get(name)
         request.urlconf = urlconf_for(name)
         request.engine = engine
         with engines.activate(engine):
             return self.get_response(request)
+
+    def _refuse(self, request, exc: Exception):
+        """The 404 or 403 page, drawn on the engine the user may use (its links, sidebar)."""
+        name = remembered_engine(request)
+        request.urlconf = urlconf_for(name)
+        set_urlconf(request.urlconf)
+        view = page_not_found if isinstance(exc, Http404) else permission_denied
+        with engines.activate(engines.get(name)):
+            return view(request, exception=exc)
 
 
 @require_GET
@@ -105,10 +123,12 @@ class EngineScopeASGI:
 
 
 def _engine_for(scope, name: str):
-    """The engine, or the close code that refuses the socket."""
+    """The engine, or the close code that refuses the socket (anonymous first, as pages do)."""
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return CLOSE_FORBIDDEN
     if name not in engines.specs():
         return CLOSE_NOT_FOUND
-    user = scope.get("user")
-    if user is not None and user.is_authenticated and not engine_access.may_use(user, name):
+    if not engine_access.may_use(user, name):
         return CLOSE_FORBIDDEN
     return engines.get(name)

@@ -44,6 +44,14 @@ class EngineSpec:
     declared: bool = True  # from the environment (read-only on the Engines page)
 
 
+LOCAL = "local"
+
+
+def default_engine_name(declared: "list[DeclaredEngine]") -> str:
+    """The first engine DOCKERWEB_ENGINES declares, or "local" (the one at DOCKER_HOST)."""
+    return declared[0].name if declared else LOCAL
+
+
 @dataclass(frozen=True)
 class DeclaredEngine:
     """One entry of DOCKERWEB_ENGINES."""

@@ -46,6 +46,7 @@ def unscoped_patterns() -> list[URLPattern | URLResolver]:
     from django.contrib.auth import views as auth_views
 
     from dockerweb.engine_scope import to_engine_home
+    from dockerweb.health import healthz
 
     return [
         path("", to_engine_home, name="portal-home"),
@@ -54,7 +55,10 @@ def unscoped_patterns() -> list[URLPattern | URLResolver]:
         ),
         path("logout/", auth_views.LogoutView.as_view(), name="logout"),
         path("preferences/", include("preferences.urls")),
+        path("settings/engines/", include("engines.urls")),
         path("admin/", admin.site.urls),
+        # Unauthenticated liveness answer for healthchecks (dockerweb/health.py).
+        path("healthz", healthz, name="healthz"),
     ]
 
 

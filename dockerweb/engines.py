@@ -23,16 +23,15 @@ from collections.abc import Iterator
 from django.conf import settings
 
 from dockerweb import gateway
-from dockerweb.engine_specs import NAME_PATTERN, EngineSpec, valid_name
+from dockerweb.engine_specs import LOCAL, NAME_PATTERN, EngineSpec, valid_name
 from dockerweb.gateway.client import Connection, connection_for
 from dockerweb.live_model import LiveModel
 from dockerweb.live_model.sync import ModelSync
 
-LOCAL = "local"
 # Seconds a process trusts its copy of the stored engines before reading the table again.
 STORED_TTL = 2.0
 
-__all__ = ["EngineSpec", "NAME_PATTERN", "valid_name"]
+__all__ = ["LOCAL", "EngineSpec", "NAME_PATTERN", "valid_name"]
 
 
 class UnknownEngine(LookupError):

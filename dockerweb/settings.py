@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from dockerweb.channel_layers import redis_layer
 from dockerweb.env import (
     data_dir,
     env_abs_paths,
@@ -113,6 +114,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so every response gets the Content-Security-Policy, static files included.
     "dockerweb.csp.content_security_policy",
+    # GET /healthz answered before anything that may ask the database (dockerweb/health.py).
+    "dockerweb.health.answer_healthz",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,10 +180,7 @@ DATABASES = {
 # In-memory channel layer for one process; REDIS_URL for several (e.g. behind a balancer).
 REDIS_URL = env_url("REDIS_URL", {"redis", "rediss", "unix"})
 CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
-    }
+    "default": redis_layer(REDIS_URL)
     if REDIS_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 }
@@ -222,7 +222,8 @@ AXES_SENSITIVE_PARAMETERS: list[str] = []
 PROXY_COUNT = env_int("DOCKERWEB_PROXY_COUNT", 0, minimum=0, maximum=10)
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "containers:list"
+# The containers of the engine the user last used, or of their first (dockerweb/engine_scope.py).
+LOGIN_REDIRECT_URL = "/containers/"
 LOGOUT_REDIRECT_URL = "login"
 
 # Behind a TLS proxy (README): Secure cookies, HSTS, and trusting the proxy's word that the
@@ -265,8 +266,10 @@ STATICFILES_DIRS = [
     ),
 ]
 # Static files are served from the finders (app dirs, static/, django-htmx's bundled htmx),
-# so there is no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+# so there is no collectstatic step to forget. The container image (Dockerfile) collects them
+# at build time into DOCKERWEB_STATIC_ROOT and serves that folder alone.
+STATIC_ROOT = env_str("DOCKERWEB_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

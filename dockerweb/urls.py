@@ -6,7 +6,7 @@ the engine its URL names (dockerweb/engine_scope.py).
 
 from django.conf import settings
 
+from dockerweb.engine_specs import default_engine_name
 from dockerweb.engine_urls import patterns_for
 
-_default = settings.DOCKERWEB_ENGINES[0].name if settings.DOCKERWEB_ENGINES else "local"
-urlpatterns = patterns_for(_default)
+urlpatterns = patterns_for(default_engine_name(settings.DOCKERWEB_ENGINES))

@@ -8,6 +8,7 @@ from dockerweb.stream_limits import StreamSlot
 from dockerweb.ws_auth import user_may
 from jobs.groups import job_group, jobs_list_group
 from jobs.models import Job
+from jobs.runner import ensure_reaper
 
 VIEW = "jobs.view_job"
 
@@ -40,6 +41,7 @@ class JobConsumer(StreamSlot, AsyncJsonWebsocketConsumer):
             return
         if not await self.take_stream_slot():
             return
+        ensure_reaper()  # a job of a process that died must end here too, live
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         self.group = job_group(self.job_id)
         # Join before reading the record, so nothing falls between the two.
@@ -67,6 +69,7 @@ class JobListConsumer(AsyncJsonWebsocketConsumer):
         if not await user_may(self.scope, VIEW):
             await self.close()
             return
+        ensure_reaper()
         await self.channel_layer.group_add(jobs_list_group(), self.channel_name)
         await self.accept()
 

@@ -31,8 +31,13 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.2  # seconds: at most 5 updates a second to each watcher
 SAVE_INTERVAL = 2.0
-HEARTBEAT_INTERVAL = 10.0
-STALE_AFTER = timedelta(seconds=60)
+# With several portal processes (REDIS_URL) a job whose process stopped vouching for it for
+# STALE_AFTER is interrupted; each process looks every REAP_INTERVAL while someone watches
+# jobs there, so a process killed outright shows within STALE_AFTER + REAP_INTERVAL (+ one beat).
+HEARTBEAT_INTERVAL = 5.0
+STALE_AFTER = timedelta(seconds=20)
+REAP_INTERVAL = 5.0
+INTERRUPTED_ERROR = "The portal stopped while this job ran; its outcome is unknown."
 OUTPUT_LIMIT = 64 * 1024
 LINES_PER_UPDATE = 500
 
@@ -201,7 +206,8 @@ def _beat() -> None:
 
 
 def mark_interrupted() -> int:
-    """Jobs whose process is gone are interrupted, not "running" forever.
+    """Jobs whose process is gone are interrupted, not "running" forever; their watchers
+    (on any process) are told at once.
 
     With one portal process (the in-memory channel layer) every running job of another
     process died with it. With several (REDIS_URL), a job is given up once its process
@@ -212,10 +218,59 @@ def mark_interrupted() -> int:
         running = running.filter(heartbeat_at__lt=timezone.now() - STALE_AFTER)
     # Read first: an UPDATE takes SQLite's write lock even when it matches nothing, and this
     # runs on every jobs page while job threads write their progress.
-    if not running.exists():
-        return 0
-    return running.update(
-        status=Job.Status.INTERRUPTED,
-        finished_at=timezone.now(),
-        error="The portal stopped while this job ran; its outcome is unknown.",
+    given_up = list(running.values_list("pk", flat=True)[:1000])
+    marked = 0
+    for job_id in given_up:
+        # One by one, still "running": of two processes looking at once, one marks and tells.
+        if Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
+            status=Job.Status.INTERRUPTED, finished_at=timezone.now(), error=INTERRUPTED_ERROR
+        ):
+            marked += 1
+            _tell_interrupted(Job.objects.get(pk=job_id))
+    return marked
+
+
+def _tell_interrupted(job: Job) -> None:
+    publish(
+        job_group(job.pk),
+        {
+            "type": "job",
+            "id": str(job.pk),
+            "status": job.status,
+            "progress": job.progress,
+            "lines": [],
+            "error": job.error,
+            "result": job.result,
+            "finished": True,
+            "output": job.output,
+        },
     )
+    _announce(job)
+
+
+_reaper_started = threading.Lock()
+_reaper_thread: threading.Thread | None = None
+
+
+def ensure_reaper() -> None:
+    """Someone watches jobs on this process: with several processes, look for jobs of dead
+    ones every REAP_INTERVAL from now on, so they see "Interrupted" live, not on reload."""
+    global _reaper_thread
+    if not getattr(settings, "REDIS_URL", ""):
+        return  # one process: its old jobs are marked when it starts serving jobs pages
+    with _reaper_started:
+        if _reaper_thread is None or not _reaper_thread.is_alive():
+            _reaper_thread = threading.Thread(target=_reap, name="jobs-reaper", daemon=True)
+            _reaper_thread.start()
+
+
+def _reap() -> None:
+    while True:
+        try:
+            mark_interrupted()
+        except Exception:  # the database may be briefly unreachable: try again next round
+            log.exception("looking for interrupted jobs failed")
+        finally:
+            with contextlib.suppress(Exception):
+                close_old_connections()
+        time.sleep(REAP_INTERVAL)

@@ -3,11 +3,17 @@
 #   chromium        - browser tests (Playwright cannot download its own browser here)
 #   busybox-static  - tests build tiny images from it (no image can be pulled)
 #   docker-registry - a real registry for pull/push tests
+#   openssh-server  - an sshd of the tests' own for SSH engines (tests/ssh_server.py; its
+#                     Debian service is not used: the tests run `sshd -D -f <own config>`)
+#   postgresql, redis-server, nginx - several portal processes on one database and channel
+#                     layer behind one address (tests/services.py starts private ones; the
+#                     packages' own services are not used)
+#   debootstrap     - the container image test's Debian base (no base image can be pulled)
 # and a running Docker engine (scripts/ensure-engine.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PKGS=(chromium busybox-static docker-registry)
+PKGS=(chromium busybox-static docker-registry openssh-server postgresql redis-server nginx debootstrap)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 

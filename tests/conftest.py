@@ -31,6 +31,7 @@ ENGINE_FIXTURES = frozenset(
         "live_server",
         "tls_dockerd",
         "swarm_dockerd",
+        "ssh_server",
     }
 )
 BROWSER_FIXTURES = frozenset({"page", "context", "browser", "admin_page"})
@@ -146,6 +147,17 @@ def swarm_dockerd(test_image):
     engine.stop()
 
 
+@pytest.fixture(scope="session")
+def ssh_server(docker_api):
+    """An sshd of this session's own on 127.0.0.1 (tests/ssh_server.py) whose logins reach
+    the main engine with `docker system dial-stdio`: `.address`, `.client_key`, `.host_key`."""
+    from tests.ssh_server import SshServer
+
+    server = SshServer(os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def make_container(docker_api, test_image):
     """make_container(command=..., name=..., **create kwargs) → inspect dict; removed after the test."""
@@ -234,7 +246,11 @@ class Portal:
         return http
 
 
-def start_portal(data_dir: Path, extra_env: dict | None = None) -> tuple[Portal, subprocess.Popen]:
+def start_portal(
+    data_dir: Path, extra_env: dict | None = None, *, migrate: bool = True
+) -> tuple[Portal, subprocess.Popen]:
+    """Daphne serving the portal on a free port. `migrate=False`: the database is already set
+    up (a second process on a shared PostgreSQL database, tests/test_multiprocess.py)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dockerweb.settings",
@@ -243,8 +259,9 @@ def start_portal(data_dir: Path, extra_env: dict | None = None) -> tuple[Portal,
         **(extra_env or {}),
     }
     portal = Portal(url="", data_dir=data_dir, env=env)
-    portal.manage("migrate", "--noinput")
-    portal.manage("ensure_admin")
+    if migrate:
+        portal.manage("migrate", "--noinput")
+        portal.manage("ensure_admin")
     port = eng.free_port()
     portal.url = f"http://127.0.0.1:{port}"
     log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed with the process

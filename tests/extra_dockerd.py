@@ -136,7 +136,9 @@ class TlsSet:
 
 
 class ExtraDockerd:
-    def __init__(self, *, tls: bool = False, swarm: bool = False, name: str = "dwx"):
+    def __init__(
+        self, *, tls: bool = False, swarm: bool = False, name: str = "dwx", image: str = TEST_IMAGE
+    ):
         self.tag = f"{name}{uuid.uuid4().hex[:6]}"
         self.root = Path(tempfile.mkdtemp(prefix=f"dockerweb-{self.tag}-", dir="/var/tmp"))
         self.socket = self.root / "docker.sock"
@@ -144,6 +146,8 @@ class ExtraDockerd:
         self.tls = TlsSet.make(self.tag) if tls else None
         self.tcp_port = free_port() if tls else None
         self.swarm = swarm
+        # Copied from the main engine at start: the session's test image, or a benchmark's own.
+        self.image = image
         self.process: subprocess.Popen | None = None
         self._subnet: str | None = None
 
@@ -239,10 +243,10 @@ class ExtraDockerd:
             return False
 
     def _load_test_image(self) -> None:
-        """The session's test image, copied from the main engine (no registry needed)."""
+        """The test image (`image`), copied from the main engine (no registry needed)."""
         from tests.engine import api
 
-        data = api().get_image(TEST_IMAGE)
+        data = api().get_image(self.image)
         self.client().load_image(b"".join(data))
 
     def _swarm_init(self) -> None:

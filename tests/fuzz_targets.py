@@ -472,8 +472,71 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
                 ),
             ),
         ),
+        (
+            "form: engine add",
+            20,
+            *post(
+                "engine-add",
+                "/settings/engines/new/",
+                Form(
+                    # The main engine's own socket: a valid form is verified and stored
+                    # (a database row only; the test database goes with the test).
+                    {"name": name, "address": st.just(settings_docker_host())},
+                    {
+                        "name": fz.field(fz.marked_name(), st.just("local")),
+                        # Only this machine: a refused port, a missing socket, odd shapes.
+                        "address": fz.field(st.sampled_from(ENGINE_ADDRESSES)),
+                        "tls_ca": fz.field(st.just(PEM_LOOKALIKE)),
+                        "tls_cert": fz.field(st.just(PEM_LOOKALIKE)),
+                        "tls_key": fz.field(st.just(PEM_LOOKALIKE)),
+                        "ssh_key": fz.field(st.just(PEM_LOOKALIKE)),
+                    },
+                ),
+                files=st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "tls_ca_file": st.binary(max_size=300).map(lambda b: _upload("ca.pem", b)),
+                        "ssh_key_file": st.binary(max_size=300).map(lambda b: _upload("id", b)),
+                    },
+                ),
+            ),
+        ),
+        (
+            "form: engine grant",
+            10,
+            *post(
+                "engine-grant",
+                "/settings/engines/local/access/",
+                Form(
+                    {"user": st.sampled_from(["1", "2"]), "role": st.sampled_from(["1", "2"])},
+                    {"user": fz.field(st.sampled_from(INTS_NEAR)), "role": fz.field()},
+                ),
+            ),
+        ),
         *converters(ours, containers, images, volumes, networks, paths),
     ]
+
+
+# The engine form's addresses: all on this machine (nothing listens on port 1).
+ENGINE_ADDRESSES = [
+    "tcp://127.0.0.1:1",
+    "ssh://root@127.0.0.1:1",
+    "unix:///nonexistent/docker.sock",
+    "tcp://127.0.0.1:99999",
+    "tcp://127.0.0.1",
+    "ssh://127.0.0.1",
+    "unix://relative.sock",
+    "http://127.0.0.1:1",
+    "tcp://user:pw@127.0.0.1:1",
+]
+PEM_LOOKALIKE = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+INTS_NEAR = ["0", "1", "2", "-1", "9" * 30]
+
+
+def settings_docker_host() -> str:
+    from django.conf import settings
+
+    return settings.DOCKER_HOST
 
 
 def _upload(name: str, body: bytes) -> SimpleUploadedFile:

@@ -22,7 +22,7 @@ def every_page(*, container: str, image: str, volume: str, network: str, job: st
     """The portal's pages, each once, for crawling tests (CSP, widths): every list and form,
     and the pages of the given objects (`image` already URL-quoted, `job` a path)."""
     return [
-        "/",
+        "/engines/local/",
         "/engines/local/dashboard/prune/containers/",
         "/engines/local/dashboard/prune/build-cache/",
         "/engines/local/containers/",
@@ -59,4 +59,7 @@ def every_page(*, container: str, image: str, volume: str, network: str, job: st
         "/engines/local/jobs/",
         job,
         "/engines/local/audit/",
+        "/settings/engines/",
+        "/settings/engines/new/",
+        "/settings/engines/local/",
     ]

@@ -18,6 +18,7 @@ import docker.errors
 import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -28,7 +29,7 @@ from containers.terminal import TerminalConsumer
 from dockerweb.asgi import application
 from dockerweb.consumers import LiveStateConsumer
 from dockerweb.routing import websocket_urlpatterns
-from engines.models import EngineGrant
+from engines.models import EngineConfig, EngineGrant
 from images.models import Registry
 from jobs.models import Job
 from tests import engine as eng
@@ -595,6 +596,69 @@ def _pause(api, container_id):
     api.pause(container_id)
 
 
+# -- the Engines pages (about engines, not on one: entries carry engine "") -------------------
+
+
+def _new_engine_name() -> str:
+    return eng.unique_name("audit-eng").lower()[:40].strip("-")
+
+
+def _stored_engine() -> str:
+    """A stored engine at the main engine's own address (verifying it needs no other)."""
+    name = _new_engine_name()
+    EngineConfig.objects.create(name=name, address=settings.DOCKER_HOST)
+    return name
+
+
+def case_engine_add(w: World) -> Expected:
+    name = _new_engine_name()
+    response = w.client.post(
+        "/settings/engines/new/", {"name": name, "address": settings.DOCKER_HOST}
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert EngineConfig.objects.filter(name=name).exists()
+    return Expected("engine.add", "engine", name, name, detail_has=settings.DOCKER_HOST)
+
+
+def case_engine_change(w: World) -> Expected:
+    name = _stored_engine()
+    response = w.client.post(f"/settings/engines/{name}/", {"address": settings.DOCKER_HOST})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    return Expected("engine.change", "engine", name, name)
+
+
+def case_engine_remove(w: World) -> Expected:
+    name = _stored_engine()
+    response = w.client.post(f"/settings/engines/{name}/remove/")
+    assert response.status_code == 302
+    assert not EngineConfig.objects.filter(name=name).exists()
+    return Expected("engine.remove", "engine", name, name, detail_has="0 grants removed")
+
+
+def _grantee() -> tuple[User, Group]:
+    user = User.objects.create_user(eng.unique_name("grantee"), password="grantee-pw-1")
+    # Transactional tests flush the groups the migration made: made again if needed.
+    return user, Group.objects.get_or_create(name="Viewer")[0]
+
+
+def case_engine_grant(w: World) -> Expected:
+    user, viewer = _grantee()
+    response = w.client.post(
+        "/settings/engines/local/access/", {"user": user.pk, "role": viewer.pk}
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    return Expected("engine.grant", "engine", "local", "local", detail_has=user.username)
+
+
+def case_engine_revoke(w: World) -> Expected:
+    user, viewer = _grantee()
+    held = EngineGrant.objects.create(engine="local", user=user, role=viewer)
+    response = w.client.post(f"/settings/engines/local/access/{held.pk}/remove/")
+    assert response.status_code == 302
+    assert not EngineGrant.objects.filter(pk=held.pk).exists()
+    return Expected("engine.revoke", "engine", "local", "local", detail_has=user.username)
+
+
 # Route → its cases. Every mutating route needs at least one.
 CASES: dict[str, dict[str, Callable[[World], Expected]]] = {
     "containers:run-advanced": {"run": case_run},
@@ -635,6 +699,11 @@ CASES: dict[str, dict[str, Callable[[World], Expected]]] = {
     "swarm:rollback": {"rollback": case_service_rollback},
     "swarm:remove": {"remove": case_service_remove},
     "swarm:node": {"update": case_node_update},
+    "engines:add": {"add": case_engine_add},
+    "engines:detail": {"change": case_engine_change},
+    "engines:remove": {"remove": case_engine_remove},
+    "engines:grant": {"grant": case_engine_grant},
+    "engines:revoke": {"revoke": case_engine_revoke},
 }
 ALL_CASES = [(route, label) for route, cases in CASES.items() for label in cases]
 

@@ -91,7 +91,7 @@ def test_each_engine_has_its_own_pages_and_links(admin_client, edge_container, m
     assert edge_container["name"] in edge_list
     assert f'href="{EDGE}/containers/{edge_container["id"]}/"' in edge_list
     # Every link of the page stays on the engine it shows, but the switcher's to the other.
-    before, switcher = edge_list.split('<nav class="engine-switcher"', 1)
+    before, switcher = edge_list.split('<nav aria-label="Engines"', 1)
     after = switcher.split("</nav>", 1)[1]
     assert f'href="{LOCAL}/' not in before + after
     assert f'data-live-url="{EDGE}/ws/live/"' in edge_list
@@ -141,8 +141,11 @@ def test_jobs_run_on_their_engine_and_are_seen_only_there(admin_client, admin_us
     assert str(job.pk) not in admin_client.get(f"{LOCAL}/jobs/").content.decode()
 
 
-def test_unknown_engines_and_unscoped_sockets_are_refused(admin_client, two_engines):
+def test_unknown_engines_and_unscoped_sockets_are_refused(admin_client, client, two_engines):
     assert admin_client.get("/engines/nowhere/containers/").status_code == 404
+    # Logged out, which engines exist is not told: known or not, the log-in page.
+    for path in ("/engines/nowhere/containers/", f"{EDGE}/containers/"):
+        assert client.get(path)["Location"].startswith("/login/?next=")
     # A link from before engines were in URLs opens the same page on the user's engine.
     admin_client.get(f"{EDGE}/containers/")
     old = admin_client.get("/containers/?q=x")

@@ -25,8 +25,9 @@ TLS_PROXY = [(b"origin", b"https://docker.example.com"), (b"host", b"127.0.0.1:8
 # DNS rebinding: a foreign name pointed at the portal; Host and Origin agree, both foreign.
 REBOUND = [(b"origin", b"http://evil.example:8000"), (b"host", b"evil.example:8000")]
 ACTIONS = ("start", "stop", "restart", "pause", "unpause", "kill")
-# Pages that must answer without a login: ours and the admin's own login form.
-PUBLIC = {"/login/", "/admin/login/"}
+# Pages that must answer without a login: ours and the admin's own login form, and the
+# healthcheck's plain "ok" (dockerweb/health.py: it tells nothing about the engine or users).
+PUBLIC = {"/login/", "/admin/login/", "/healthz"}
 
 
 # -- enumerating every route --------------------------------------------------------------
@@ -49,6 +50,8 @@ def _samples(container_id: str) -> dict[str, str]:
         "volume_name": "no-such-volume",
         "service_id": "no-such-service",
         "node_id": "no-such-node",
+        "engine_name": "local",  # the Engines pages (/settings/engines/<name>/…)
+        "grant_id": "1",
     }
 
 

@@ -129,3 +129,19 @@ def negotiate_version(client: docker.APIClient) -> None:
     """What `version="auto"` does at construction, done after the client is configured
     (`trust_env` off): docker-py keeps the agreed version in a private attribute."""
     client._version = client._retrieve_server_version()
+
+
+def replace_adapter(client: docker.APIClient, prefix: str, adapter) -> None:
+    """Send the client's requests for `prefix` through `adapter` instead of the transport
+    docker-py built, which is closed.
+
+    Why not the public API: docker-py builds an SSH client's transport itself, from the
+    portal user's ~/.ssh/config, known_hosts and agent (gateway/ssh.py explains); requests'
+    public `mount` routes the requests, and docker-py keeps its adapter in a private
+    attribute too (its fallback for URLs no mount matches), which must be the same one.
+    """
+    previous = client._custom_adapter
+    client._custom_adapter = adapter
+    client.mount(prefix, adapter)
+    if previous is not None and previous is not adapter:
+        previous.close()

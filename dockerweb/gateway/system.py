@@ -4,13 +4,14 @@
 Plain dataclasses out; the engine's JSON stays here.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import requests.exceptions
 
 from . import raw_http
-from .client import api, engine_address, translate_errors
+from .client import Connection, api, engine_address, translate_errors
 from .errors import EngineUnavailable
 from .types import parse_engine_time
 
@@ -225,3 +226,42 @@ def prune_build_cache_record(record_id: str) -> int:
     with translate_errors():
         answer = api().prune_builds(filters={"id": [record_id]})
     return (answer or {}).get("SpaceReclaimed") or 0
+
+
+# -- reaching an engine at all (the Engines pages: verification on save, health) ----------
+
+
+@dataclass(frozen=True)
+class EngineProbe:
+    """One engine answering: its version, how long a ping took, and for an SSH engine the
+    host key its server presented ("ssh-ed25519 AAAA…", pinned when the engine is saved)."""
+
+    version: str
+    api_version: str
+    latency_ms: float
+    host_key: str = ""
+
+
+def probe(connection: Connection) -> EngineProbe:
+    """Connect with `connection`'s own address and material (not the engine in use here),
+    then a ping (timed) and a version call, each within the connection's timeout.
+
+    Raises EngineUnavailable (refused, TLS or SSH trust failed, no answer), EngineError,
+    InvalidRequest (material that can't be used)."""
+    with translate_errors(connection.address):
+        client = connection.api()
+        started = time.perf_counter()
+        client.ping()
+        latency_ms = (time.perf_counter() - started) * 1000
+        version = client.version()
+        host_key = ""
+        if connection.ssh is not None:
+            from .ssh import presented_host_key  # paramiko only for SSH engines
+
+            host_key = presented_host_key(client)
+    return EngineProbe(
+        version=version.get("Version") or "",
+        api_version=version.get("ApiVersion") or "",
+        latency_ms=latency_ms,
+        host_key=host_key,
+    )

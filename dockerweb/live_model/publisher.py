@@ -9,7 +9,8 @@ up/down and "everything changed" (a new listing after a reconnect) go to the eng
 
 One publisher per event loop (Daphne has one; every async test has its own): the model calls
 its listener from whatever thread changed it, and the listener only hands the change to the
-loop. It runs while at least one socket of that loop listens.
+loop. It runs while at least one socket of that loop listens. With several portal processes
+on one Redis, only the one holding the engine's lease sends (leader.py).
 """
 
 import asyncio
@@ -19,6 +20,8 @@ from channels.layers import get_channel_layer
 
 from dockerweb import container_html
 from dockerweb.groups import container_group, engine_events_group, list_group
+
+from . import leader
 
 # A list message names at most this many changes; past it the page just fetches its window.
 LIST_CHANGES_MAX = 200
@@ -63,6 +66,7 @@ class Publisher:
         self.subscribers = 0
         self._task: asyncio.Task | None = None
         self._listener = None
+        self._lease: leader.Always | leader.Lease = leader.Always()
 
     def subscribe(self) -> None:
         self.subscribers += 1
@@ -78,6 +82,7 @@ class Publisher:
         self._listener = listener
         self.engine.model.listen(listener)
         self.engine.sync.ensure_running()
+        self._lease = leader.lease(self.engine.name, on_gained=self._resync)
         self._task = loop.create_task(self._run(changes), name=f"publisher-{self.engine.name}")
 
     async def unsubscribe(self) -> None:
@@ -91,6 +96,14 @@ class Publisher:
             await task
         except asyncio.CancelledError:
             pass
+        await self._lease.end()
+
+    async def _resync(self) -> None:
+        """This process took over publishing: changes since the last publisher ended went
+        unsaid, so every page of the engine fetches its lists again."""
+        await get_channel_layer().group_send(
+            engine_events_group(self.engine.name), live_message({"type": "resync"})
+        )
 
     async def _run(self, changes: asyncio.Queue) -> None:
         layer = get_channel_layer()
@@ -101,6 +114,8 @@ class Publisher:
             await self._publish(layer, batch)
 
     async def _publish(self, layer, batch) -> None:
+        if not self._lease.held:
+            return  # another portal process publishes this engine's changes
         engine_group = engine_events_group(self.engine.name)
         lists: dict[str, list[dict]] = {}
         for change in batch:

@@ -3,11 +3,12 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from dockerweb.engine_specs import default_engine_name
+
 
 def on_the_one_engine(apps, schema_editor):
     # Until now the portal had one engine: every earlier job ran on it.
-    declared = settings.DOCKERWEB_ENGINES
-    name = declared[0].name if declared else "local"
+    name = default_engine_name(settings.DOCKERWEB_ENGINES)
     apps.get_model("jobs", "Job").objects.update(engine=name)
 
 
