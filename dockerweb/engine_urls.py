@@ -23,6 +23,7 @@ ENGINE_SECTIONS: list[tuple[str, object]] = [
     ("images/", "images.urls"),
     ("volumes/", "volumes.urls"),
     ("networks/", "networks.urls"),
+    ("swarm/", "swarm.urls"),
     ("jobs/", "jobs.urls"),
     ("audit/", "audit.urls"),
 ]

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "images",
     "volumes",
     "networks",
+    "swarm",
     "engines",
     "dashboard",
     "roles",

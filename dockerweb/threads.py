@@ -148,7 +148,12 @@ async def open_in_thread(opener: Callable[..., Any], *args: Any, **kwargs: Any) 
     If the caller is cancelled while the opener still runs (a socket closed during
     connect), whatever it opens afterwards is closed rather than leaked.
     """
-    future = asyncio.get_running_loop().run_in_executor(None, lambda: opener(*args, **kwargs))
+    # In the caller's context, as asyncio.to_thread does (run_in_executor alone does not):
+    # the stream must be opened on the caller's engine, not the default one.
+    context = contextvars.copy_context()
+    future = asyncio.get_running_loop().run_in_executor(
+        None, lambda: context.run(opener, *args, **kwargs)
+    )
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:

@@ -14,6 +14,7 @@ VIEWER = (
     "networks.view_network",
     "jobs.view_job",
     "audit.view_auditentry",
+    "swarm.view_swarm",
 )
 
 OPERATOR = (
@@ -30,6 +31,9 @@ OPERATOR = (
     "networks.create_network",
     "networks.remove_network",
     "networks.connect_network",
+    "swarm.create_service",
+    "swarm.change_service",
+    "swarm.remove_service",
 )
 
 ROLES = {"Viewer": VIEWER, "Operator": OPERATOR}

@@ -448,6 +448,46 @@ def corpus(ours: Ours) -> list[tuple[str, int, st.SearchStrategy]]:
             ),
         ),
         (
+            # On the main engine, which is no swarm manager: nothing reaches the engine's
+            # service calls, and the form's own checks are what is tested.
+            "form: new swarm service",
+            15,
+            *post(
+                "service-create",
+                "/engines/local/swarm/services/new/",
+                Form(
+                    {
+                        "image": st.just(ours.image_ref),
+                        "name": name,
+                        "replicas": st.sampled_from(["0", "1"]),
+                        "labels": labels,
+                    },
+                    {
+                        "image": fz.field(),
+                        "name": fz.field(fz.marked_name()),
+                        "replicas": fz.field(fz.numbers()),
+                        "ports": fz.field(fz.lines(fz.port_line(), max_size=2)),
+                        "env": fz.field(fz.lines(fz.key_value_line(["A", "PATH"]))),
+                        "mounts": fz.field(fz.lines(fz.volume_line(), max_size=2)),
+                        "command": fz.field(),
+                        "labels": fz.labels(),
+                    },
+                ),
+            ),
+        ),
+        (
+            "form: swarm service scale and image",
+            10,
+            *post(
+                "service-change",
+                "/engines/local/swarm/services/no-such-service/scale/",
+                Form(
+                    {"replicas": st.sampled_from(["0", "3"])},
+                    {"replicas": fz.field(fz.numbers()), "image": fz.field()},
+                ),
+            ),
+        ),
+        (
             "form: theme",
             10,
             *post(

@@ -53,6 +53,9 @@ def every_page(*, container: str, image: str, volume: str, network: str, job: st
         f"/engines/local/networks/{network}/",
         "/engines/local/networks/new/",
         f"/engines/local/networks/{network}/remove/",
+        # The main engine is no swarm manager: the page that says so, and the form.
+        "/engines/local/swarm/",
+        "/engines/local/swarm/services/new/",
         "/engines/local/jobs/",
         job,
         "/engines/local/audit/",

@@ -128,6 +128,7 @@ class World:
     make_image: Callable
     registry: object
     cleanup: list[Callable]
+    fixture: Callable | None = None  # pytest's getfixturevalue: what only some cases need
 
     def container(self, *, start=True) -> dict:
         return self.make_container(COMMAND, start=start)
@@ -493,6 +494,107 @@ def case_prune_build_cache(w: World) -> Expected:
     )
 
 
+SWARM = "/engines/swarm/swarm"
+
+
+def _swarm(w: World) -> docker.APIClient:
+    """The session's swarm manager, declared as engine "swarm" for this case; the services
+    made on it are removed after."""
+    from dockerweb.env import DeclaredEngine
+
+    dockerd, settings = w.fixture("swarm_dockerd"), w.fixture("settings")
+    settings.DOCKERWEB_ENGINES = [
+        DeclaredEngine("local", settings.DOCKER_HOST, None),
+        DeclaredEngine("swarm", dockerd.unix_address, None),
+    ]
+    client = dockerd.client()
+
+    def remove_ours():
+        for service in client.services(filters={"label": f"{eng.LABEL_KEY}={eng.SESSION}"}):
+            _quietly(client.remove_service, service["ID"])
+
+    w.cleanup.append(remove_ours)
+    return client
+
+
+def _service(w: World, *, changed: bool = False) -> tuple[docker.APIClient, dict]:
+    """A service of ours with no tasks, made through the swarm's side door (changed once
+    when `changed`: it has a previous version to roll back to)."""
+    client = _swarm(w)
+    name = eng.unique_name("dwt-auditsvc").replace("_", "-")
+    spec = docker.types.ContainerSpec(eng.TEST_IMAGE, command=["sleep", "600"])
+    created = client.create_service(
+        docker.types.TaskTemplate(spec),
+        name=name,
+        labels=eng.TEST_LABELS,
+        mode=docker.types.ServiceMode("replicated", 0),
+    )
+    if changed:
+        version = client.inspect_service(created["ID"])["Version"]["Index"]
+        labels = {**eng.TEST_LABELS, "second": "1"}
+        client.update_service(created["ID"], version, labels=labels, fetch_current_spec=True)
+    return client, client.inspect_service(created["ID"])
+
+
+def case_service_create(w: World) -> Expected:
+    client = _swarm(w)
+    name = eng.unique_name("dwt-auditsvc").replace("_", "-")
+    response = w.client.post(
+        f"{SWARM}/services/new/",
+        {"image": eng.TEST_IMAGE, "name": name, "replicas": "0", "labels": LABEL_LINES},
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    (service,) = client.services(filters={"name": name})
+    return Expected("service.create", "service", service["ID"], name)
+
+
+def case_service_scale(w: World) -> Expected:
+    client, service = _service(w)
+    name = service["Spec"]["Name"]
+    response = w.client.post(f"{SWARM}/services/{name}/scale/", {"replicas": "0"})
+    assert response.status_code == 302
+    return Expected("service.scale", "service", service["ID"], name, detail_has="0 replicas")
+
+
+def case_service_update(w: World) -> Expected:
+    client, service = _service(w)
+    name = service["Spec"]["Name"]
+    response = w.client.post(f"{SWARM}/services/{name}/update/", {"image": eng.TEST_IMAGE})
+    assert response.status_code == 302
+    assert client.inspect_service(service["ID"])["Version"] != service["Version"]
+    return Expected("service.update", "service", service["ID"], name, detail_has=eng.TEST_IMAGE)
+
+
+def case_service_rollback(w: World) -> Expected:
+    client, service = _service(w, changed=True)
+    name = service["Spec"]["Name"]
+    response = w.client.post(f"{SWARM}/services/{service['ID'][:12]}/rollback/")
+    assert response.status_code == 302
+    assert "second" not in client.inspect_service(service["ID"])["Spec"]["Labels"]
+    return Expected("service.rollback", "service", service["ID"], name)
+
+
+def case_service_remove(w: World) -> Expected:
+    client, service = _service(w)
+    name = service["Spec"]["Name"]
+    response = w.client.post(f"{SWARM}/services/{name}/remove/")
+    assert response.status_code == 302
+    assert client.services(filters={"name": name}) == []
+    return Expected("service.remove", "service", service["ID"], name)
+
+
+def case_node_update(w: World) -> Expected:
+    client = _swarm(w)
+    node = client.nodes()[0]
+    response = w.client.post(
+        f"{SWARM}/nodes/{node['ID']}/", {"availability": "active", "labels": LABEL_LINES}
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert client.inspect_node(node["ID"])["Spec"]["Labels"] == eng.TEST_LABELS
+    hostname = node["Description"]["Hostname"]
+    return Expected("node.update", "node", node["ID"], hostname, detail_has="active")
+
+
 def _pause(api, container_id):
     api.pause(container_id)
 
@@ -594,6 +696,12 @@ CASES: dict[str, dict[str, Callable[[World], Expected]]] = {
     "networks:remove": {"remove": case_remove_network},
     "dashboard:prune-containers": {"prune": case_prune_containers},
     "dashboard:prune-build-cache": {"prune": case_prune_build_cache},
+    "swarm:create": {"create": case_service_create},
+    "swarm:scale": {"scale": case_service_scale},
+    "swarm:update": {"update": case_service_update},
+    "swarm:rollback": {"rollback": case_service_rollback},
+    "swarm:remove": {"remove": case_service_remove},
+    "swarm:node": {"update": case_node_update},
     "engines:add": {"add": case_engine_add},
     "engines:detail": {"change": case_engine_change},
     "engines:remove": {"remove": case_engine_remove},
@@ -614,11 +722,13 @@ def test_every_mutating_route_has_an_audit_case():
 
 
 @pytest.fixture
-def world(admin_user, docker_api, make_container, make_image, registry, test_image):
+def world(request, admin_user, docker_api, make_container, make_image, registry, test_image):
     client = Client()
     client.force_login(admin_user)
     cleanup: list[Callable] = []
-    yield World(client, docker_api, make_container, make_image, registry, cleanup)
+    yield World(
+        client, docker_api, make_container, make_image, registry, cleanup, request.getfixturevalue
+    )
     for undo in reversed(cleanup):
         undo()
 

@@ -329,3 +329,91 @@ def test_a_cards_create_of_an_absent_image_judges_before_pulling_and_again_after
     container = docker_api.inspect_container(job.result["container"])
     assert container["Name"] == f"/policy-{eng.SESSION}"
     assert container["Config"]["Image"] == judged[1]["body"]["Image"] == remote_only_image
+
+
+# -- Swarm services: their tasks are containers too ----------------------------------------------
+
+
+def test_services_are_created_and_changed_only_from_what_the_policy_approved():
+    # The engine is asked to create or update a service in the gateway alone (raw requests
+    # with the judged spec: docker-py's create_service/update_service are never used)…
+    engine_paths = {
+        (module, function.name)
+        for module, tree in _project_modules()
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.Constant)
+        and node.value in ("/services/create", "/services/{0}/update")
+    }
+    assert engine_paths == {
+        ("dockerweb/gateway/swarm.py", "create_service"),
+        ("dockerweb/gateway/swarm.py", "update_service"),
+        ("dockerweb/gateway/swarm.py", "roll_back_service"),
+    }
+    # …from a CheckedService, which only the policy makes, and only swarm/services.py asks.
+    assert {m for m, _ in _calls({"CheckedService"})} == {"dockerweb/host_access/services.py"}
+    assert _calls({"create_service"}) == {("swarm/services.py", "create")}
+    assert _calls({"update_service"}) == {("swarm/services.py", "_change")}
+    assert _calls({"roll_back_service"}) == {("swarm/services.py", "roll_back")}
+
+
+@pytest.fixture
+def swarm_engine(settings, swarm_dockerd):
+    """The swarm manager declared as engine "swarm"; the services made here removed after."""
+    from dockerweb.env import DeclaredEngine
+
+    settings.DOCKERWEB_ENGINES = [
+        DeclaredEngine("local", settings.DOCKER_HOST, None),
+        DeclaredEngine("swarm", swarm_dockerd.unix_address, None),
+    ]
+    client = swarm_dockerd.client()
+    yield client
+    for service in client.services(filters={"label": f"{eng.LABEL_KEY}={eng.SESSION}"}):
+        client.remove_service(service["ID"])
+
+
+def _new_service(client, name):
+    return client.post(
+        "/engines/swarm/swarm/services/new/",
+        {
+            "image": eng.TEST_IMAGE,
+            "name": name,
+            "replicas": "0",
+            "env": "A=1",
+            "labels": "\n".join(f"{k}={v}" for k, v in eng.TEST_LABELS.items()),
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_the_new_service_form_creates_exactly_what_the_policy_judged(
+    admin_client, swarm_engine, judged
+):
+    name = eng.unique_name("dwt-path-svc").replace("_", "-")
+
+    assert _new_service(admin_client, name).status_code == 302
+
+    (call,) = judged
+    (service,) = swarm_engine.services(filters={"name": name})
+    container = service["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert call["name"] == name
+    assert container["Image"] == call["body"]["Image"] == eng.TEST_IMAGE
+    assert container["Env"] == call["body"]["Env"] == ["A=1"]
+    assert (
+        call["body"]["Labels"].items()
+        <= {**container["Labels"], **service["Spec"]["Labels"]}.items()
+    )
+
+
+@pytest.mark.django_db
+def test_the_new_service_form_creates_nothing_the_policy_refuses(
+    admin_client, swarm_engine, refusing
+):
+    name = eng.unique_name("dwt-path-svcrefused").replace("_", "-")
+
+    response = _new_service(admin_client, name)
+
+    assert response.status_code == 403
+    assert "Refused by the test's policy." in text(response)
+    assert swarm_engine.services(filters={"name": name}) == []

@@ -48,6 +48,8 @@ def _samples(container_id: str) -> dict[str, str]:
         "job_id": SAMPLE_JOB_ID,
         "network_id": "no-such-network",
         "volume_name": "no-such-volume",
+        "service_id": "no-such-service",
+        "node_id": "no-such-node",
         "engine_name": "local",  # the Engines pages (/settings/engines/<name>/…)
         "grant_id": "1",
     }
@@ -382,7 +384,9 @@ def test_a_viewer_sees_containers_but_may_not_stop_remove_or_run_them(container,
 async def test_a_viewer_may_open_the_live_log_and_job_sockets(container, sample_job):
     from asgiref.sync import sync_to_async
 
-    user = await sync_to_async(make_user)("viewer-ws", "containers.view_container", "jobs.view_job")
+    user = await sync_to_async(make_user)(
+        "viewer-ws", "containers.view_container", "jobs.view_job", "swarm.view_swarm"
+    )
     client = await _logged_in_async(user)
     for path in all_websocket_paths(container["Id"]):
         # A terminal is a shell in the container: administrators and open_terminal only.

@@ -3,6 +3,7 @@
 - `config`: reads host access out of a complete create body (pure; no engine calls).
 - `binds`: the rule for host paths (administrators, inside DOCKERWEB_BIND_ROOTS).
 - `policy`: the one policy every creating path asks (check_create, check_recreate).
+- `services`: Swarm services, judged as the container their tasks run.
 - `terminal`: who may open a terminal in which container (check_terminal).
 """
 
@@ -15,6 +16,7 @@ from .policy import (
     holds_host_access_message,
     is_admin,
 )
+from .services import check_service_change, check_service_create
 from .terminal import check_terminal
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "Refused",
     "check_create",
     "check_recreate",
+    "check_service_change",
+    "check_service_create",
     "check_terminal",
     "held_host_access",
     "holds_host_access_message",

@@ -37,7 +37,10 @@ def _allowed_roots() -> list[str]:
 
 
 def _is_local_engine() -> bool:
-    return str(getattr(settings, "DOCKER_HOST", "")).startswith("unix://")
+    """Whether the engine the container is created on (the request's) is this host's."""
+    from dockerweb import engines
+
+    return engines.current().address.startswith("unix://")
 
 
 def check_bind_source(path: str, user) -> str:

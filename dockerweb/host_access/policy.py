@@ -234,9 +234,14 @@ def _driver_problems(body: dict, volumes: dict) -> list[Problem]:
 
 
 def _engine_sockets() -> set[str]:
+    """The usual socket paths, DOCKER_HOST's and the current engine's (several engines: the
+    one a service or container is created on may listen elsewhere)."""
+    from dockerweb import engines
+
     paths = set(ENGINE_SOCKETS)
-    if settings.DOCKER_HOST.startswith("unix://"):
-        paths.add(settings.DOCKER_HOST[len("unix://") :])
+    for address in (settings.DOCKER_HOST, engines.current().address):
+        if address.startswith("unix://"):
+            paths.add(address[len("unix://") :])
     return paths | {os.path.realpath(path) for path in paths}
 
 

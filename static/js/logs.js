@@ -319,6 +319,7 @@
     }
 
     updateDownloadLink() {
+      if (!this.download) return; // a viewer without a Download link (a swarm service's logs)
       const url = new URL(this.download.href);
       if (this.timestampsInput.checked) url.searchParams.set("timestamps", "1");
       else url.searchParams.delete("timestamps");
@@ -381,7 +382,8 @@
       } else if (msg.type === "state") {
         const text = {
           stopped: "Container stopped — waiting for it to start again",
-          removed: "Container removed",
+          // A viewer of something else than a container (a swarm service) names it in `data-removed-text`.
+          removed: this.root.dataset.removedText || "Container removed",
           "engine-down": `Engine unavailable — ${msg.reason}`,
           "too-many-streams": msg.reason,
         }[msg.state] || msg.state;
