@@ -275,7 +275,9 @@ def is_dark(rgb: str) -> bool:
 
 
 def choose_theme(page, name: str) -> None:
-    page.get_by_role("button", name=name, exact=True).click()
+    # theme.js saves the choice in the background: the next page is asked for once it's saved.
+    with page.expect_response(lambda r: "/preferences/theme/" in r.url and r.ok):
+        page.get_by_role("button", name=name, exact=True).click()
     expect(page.get_by_role("button", name=name, exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
