@@ -54,6 +54,8 @@ FLOOD_PIECE = 4096
 # How often an open terminal checks that its login still holds (expired, deleted, the user
 # deactivated or the permission taken away); logging out is noticed at once (the signal).
 LOGIN_CHECK_SECONDS = 30
+# Seconds to wait for a stopping container to say so, after its shell was killed by a signal.
+STOPPING_GRACE = 5.0
 
 
 class _Writer:
@@ -291,14 +293,24 @@ class TerminalConsumer(StreamSlot, AsyncWebsocketConsumer):
                 await self.close(code=CLOSE_ENDED)
 
     async def _why_it_exited(self, state) -> str:
-        try:
-            container = await asyncio.to_thread(
-                gateway.containers.inspect_container, self.container.id
-            )
-        except gateway.NotFound:
-            return "The container was removed."
-        except gateway.GatewayError:
-            container = None
+        # A shell killed by a signal (137, 143) is often the container stopping: its processes
+        # die a moment before the engine says it is no longer running. Look again for a while.
+        killed = state is not None and (state.exit_code or 0) > 128
+        deadline = time.monotonic() + (STOPPING_GRACE if killed else 0)
+        while True:
+            try:
+                container = await asyncio.to_thread(
+                    gateway.containers.inspect_container, self.container.id
+                )
+            except gateway.NotFound:
+                return "The container was removed."
+            except gateway.GatewayError:
+                container = None
+            if container is None or container.state != "running":
+                break
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.2)
         if container is not None and container.state != "running":
             return f"The container is {container.state}."
         if state is not None and state.exit_code in (126, 127) and not self.bytes_in:
