@@ -1,9 +1,9 @@
 """The scheduler of `make test`'s two workers (tests/xdist_scheduling.py), driven by fake
 workers that behave like xdist's: a worker runs a test only once it has been sent the one
 after it (or told to shut down), and a test takes a while, during which others may start.
-Over many random interleavings: each test runs once, each worker runs its browser tests
-after the others, and an engine-wide test runs while no other worker has started yet or
-after every other one has finished."""
+Over many random interleavings: each test runs once, each worker runs its tests in collection
+order (browser tests after the others), and an engine-wide test runs while no other worker has
+started yet or after every other one has finished."""
 
 import random
 from types import SimpleNamespace
@@ -16,19 +16,20 @@ from tests.xdist_scheduling import SuiteScheduling
 AUDIT = (
     "tests/test_audit_trail.py::test_each_change_leaves_exactly_one_entry_naming_the_real_object"
 )
-# A collection as conftest sorts it: browser tests last, a mixed file's browser test apart.
+# A collection as pytest-django and conftest sort it: tests on a rolled-back database, then on
+# the transactional one, then browser tests; a mixed file's browser test apart.
 COLLECTION = [
+    "tests/test_volumes.py::test_create",
+    "tests/test_volumes.py::test_prune_shows_the_unused_volume_then_reports_reclaimed_space",
+    "tests/test_volumes.py::test_remove",
+    "tests/test_images_build.py::test_build_a",
+    "tests/test_images_build.py::test_build_b",
     f"{AUDIT}[images:pull-pull]",
     f"{AUDIT}[images:prune-prune]",
     f"{AUDIT}[volumes:prune-prune]",
     f"{AUDIT}[volumes:create-create]",
-    "tests/test_images_build.py::test_build_a",
-    "tests/test_images_build.py::test_build_b",
     "tests/test_multiprocess.py::test_one",
     "tests/test_multiprocess.py::test_two",
-    "tests/test_volumes.py::test_create",
-    "tests/test_volumes.py::test_prune_shows_the_unused_volume_then_reports_reclaimed_space",
-    "tests/test_volumes.py::test_remove",
     "tests/test_zeta.py::test_async",
     "tests/test_browser_containers.py::test_list",
     "tests/test_browser_volumes.py::test_browse",
@@ -117,7 +118,9 @@ def test_every_test_runs_once_browser_tests_last_and_engine_wide_ones_alone(work
         assert all(n.finished for n in nodes), (seed, timeline)
         assert scheduler.tests_finished
         assert sorted(i for n in nodes for i in n.ran) == list(range(len(COLLECTION))), seed
-        for node in nodes:
+        for node in nodes:  # in collection order (so browser tests last), but the last alone
+            in_order = [i for i in node.ran if not runs_last(COLLECTION[i]) or i not in alone]
+            assert in_order == sorted(in_order), (seed, node.name, node.ran)
             browser = [i >= BROWSER_FROM for i in node.ran]
             assert browser == sorted(browser), (seed, node.name, node.ran)
         for position, (event, worker, index) in enumerate(timeline):

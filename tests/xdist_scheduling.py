@@ -4,17 +4,19 @@ tests/conftest.py puts this scheduler in place of xdist's own for `--dist loadfi
 loadfile's rule — a file's tests go to one worker, so its module fixtures (a cluster of
 portal processes, a registry full of images) are set up once — and adds what this suite needs:
 
-- **Collection order is kept.** Every worker collects the same sorted list (browser tests
-  last, conftest's `pytest_collection_modifyitems`: pytest-playwright leaves an event loop
-  running that breaks in-process async code after it). Work units are handed out in that
-  order, so each worker also runs its browser tests after the others. A file whose browser
-  tests were sorted away from its other tests makes two units (xdist's loadfile made one, and
-  so ran the browser part early). xdist's reordering by size is not used.
+- **Each worker runs its tests in collection order.** Every worker collects the same sorted
+  list: pytest-django's order (tests on a rolled-back database before those on the
+  transactional one, which empties it, migrations' rows included), then conftest's (browser
+  tests last: pytest-playwright leaves an event loop running that breaks in-process async
+  code after it). A worker is only given units that come after everything it was given. A
+  file whose tests were sorted apart (its browser part, say) makes one unit per stretch.
+  xdist's reordering by size is not used.
 - **Engine-wide tests run alone.** A prune takes every unused volume or dangling image on the
   engine, whoever made it; beside another worker it would take that worker's objects from
   under its tests. conftest.ENGINE_WIDE_TESTS names them. Those in files named
   `test_browser_*` run at the very end, once every other worker has finished; the others at
-  the very start, before any other worker gets a test.
+  the very start, before any other worker gets a test (that worker then goes on after them
+  in the collection, the others from its beginning).
 
 The controller knows tests by node id only (it collects nothing), hence a list of names.
 xdist runs a worker's next test only once it knows the one after it (for teardown), so a
@@ -44,6 +46,9 @@ class SuiteScheduling(LoadScopeScheduling):
         self._first_node = None
         self._first_units: list[dict[str, bool]] = []  # the very units handed to _first_node
         self._held: OrderedDict[str, dict[str, bool]] = OrderedDict()  # run alone, last
+        self._span: dict[str, tuple[int, int]] = {}  # unit → its first and last position
+        self._last_position: dict = {}  # worker → the last position it was given
+        self._anywhere: set[str] = set()  # units a crashed worker gave back
 
     # -- planning ------------------------------------------------------------------------
 
@@ -84,41 +89,69 @@ class SuiteScheduling(LoadScopeScheduling):
         self.collection = list(next(iter(self.registered_collections.values())))
         if not self.collection:
             return
+        position = {nodeid: index for index, nodeid in enumerate(self.collection)}
         first, normal, self._held = self._plan(self.collection)
-        self.workqueue = OrderedDict(first)
-        self.workqueue.update(normal)
+        for key, unit in (*first.items(), *normal.items(), *self._held.items()):
+            self._span[key] = (position[next(iter(unit))], position[next(reversed(unit))])
+        self.workqueue = OrderedDict(normal)
         if first:
             self._first_node = self.nodes[0]
-            for _ in first:
-                self._assign_work_unit(self._first_node)
-            self._first_units = list(self.assigned_work[self._first_node].values())
+            for key, unit in first.items():
+                self._assign(self._first_node, key, unit)
+            self._first_units = list(first.values())
         for node in self.nodes:
-            if not self.assigned_work[node] and self.workqueue and not self._first_running():
-                self._assign_work_unit(node)
             self._reschedule(node)
 
-    # -- the phases ----------------------------------------------------------------------
+    # -- handing out ---------------------------------------------------------------------
 
     def _first_running(self) -> bool:
         return any(not all(unit.values()) for unit in self._first_units)
 
+    def _next_for(self, node) -> str | None:
+        """The first queued unit that comes after everything `node` was given: a worker
+        runs its tests in collection order (pytest-django's too: tests on the transactional
+        database, which empties it, after those on a rolled-back one)."""
+        after = self._last_position.get(node, -1)
+        return next(
+            (key for key in self.workqueue if key in self._anywhere or self._span[key][0] > after),
+            None,
+        )
+
+    def _assign(self, node, key: str, unit: dict[str, bool]) -> None:
+        self.assigned_work.setdefault(node, {})[key] = unit
+        if key in self._span:
+            last = self._last_position.get(node, -1)
+            self._last_position[node] = max(last, self._span[key][1])
+        collection = self.registered_collections[node]
+        node.send_runtest_some(
+            [collection.index(nodeid) for nodeid, done in unit.items() if not done]
+        )
+
+    def _assign_work_unit(self, node) -> None:
+        key = self._next_for(node)
+        assert key is not None
+        self._assign(node, key, self.workqueue.pop(key))
+
     def _reschedule(self, node) -> None:
         if node.shutting_down:
             return
-        if self._first_running():
-            if node is self._first_node:  # it goes on (its last test needs a next one)
-                super()._reschedule(node)
+        if self._first_running() and node is not self._first_node:
+            return  # the first units run alone
+        if self._pending_of(self.assigned_work[node]) > 2:
+            return  # enough to go on with (xdist's low-water mark)
+        if self._next_for(node) is not None:
+            self._assign_work_unit(node)
             return
-        if not self.workqueue and self._held:
+        # Nothing left that this worker may run.
+        if self._held:
             others = [other for other in self.nodes if other is not node]
             if any(not other.shutting_down for other in others):
                 node.shutdown()  # another worker will run the last units
-            elif not others:  # every other worker has finished: now it runs alone
-                self.workqueue.update(self._held)
-                self._held.clear()
-                self._assign_work_unit(node)
+            elif not others:  # every other worker has finished: it runs them alone
+                while self._held:
+                    self._assign(node, *self._held.popitem(last=False))
             return  # else: wait until the others have finished
-        super()._reschedule(node)
+        node.shutdown()
 
     def mark_test_complete(self, node, item_index: int, duration: float = 0) -> None:
         was_first = self._first_running()
@@ -132,7 +165,9 @@ class SuiteScheduling(LoadScopeScheduling):
         if node is self._first_node:
             # It crashed or finished: either way nothing of the first phase is left running.
             self._first_node, self._first_units = None, []
-        crashed = super().remove_node(node)
+        before = set(self.workqueue)
+        crashed = super().remove_node(node)  # a crashed worker's units go back in the queue
+        self._anywhere |= set(self.workqueue) - before  # ...for any worker to take
         for other in self.nodes:
             self._reschedule(other)
         return crashed
