@@ -22,11 +22,18 @@ run: venv assets
 	$(PY) manage.py ensure_admin
 	exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) dockerweb.asgi:application
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (2: CI's cores; the engine, Daphne and
+# Chromium wait on each other, so two workers overlap that waiting). --dist loadfile keeps a
+# file's tests on one worker; tests/xdist_scheduling.py keeps browser tests last in each and
+# runs the engine-wide tests alone. TEST_WORKERS=0: one process, as before.
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadfile
+
 # Lint, then the whole test suite (installs chromium/registry and starts an engine if needed)
 # except the slow tests (minutes each: `make test-slow`).
 # With plain `make` the prerequisites run in the order listed.
 test: venv assets test-tools lint
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 # The slow tests only: the container image built from a debootstrapped Debian and run
 # (tests/test_container_image.py; needs root, network to Debian, PyPI and npm; 3–6 min).

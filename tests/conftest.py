@@ -65,9 +65,55 @@ ENGINE_TESTS = frozenset(
 )
 
 
+# Tests that act on the whole engine, whoever made what they take: a volume prune removes
+# every unused volume (named ones too on API 1.41), an image prune every dangling image. With
+# several workers (`make test`: pytest-xdist) they run alone, no other test running beside
+# them (tests/xdist_scheduling.py): a browser one (in a test_browser_* file) at the end, the
+# others at the start. `module::test` covers all its parameters; `module::test[id]` one.
+ENGINE_WIDE_TESTS = frozenset(
+    {
+        "test_audit_trail::test_each_change_leaves_exactly_one_entry_naming_the_real_object"
+        "[images:prune-prune]",
+        "test_audit_trail::test_each_change_leaves_exactly_one_entry_naming_the_real_object"
+        "[volumes:prune-prune]",
+        "test_volumes::test_prune_shows_the_unused_volume_then_reports_reclaimed_space",
+        "test_browser_volumes::"
+        "test_data_volume_filled_by_a_container_is_browsed_guarded_and_pruned_in_the_browser",
+    }
+)
+
+
 def _listed(item) -> bool:
     module = item.module.__name__.rpartition(".")[2]
     return module in ENGINE_TESTS or f"{module}::{item.originalname}" in ENGINE_TESTS
+
+
+def engine_wide(nodeid: str) -> bool:
+    """Whether the test of this node id is in ENGINE_WIDE_TESTS (the xdist controller knows
+    tests by node id only)."""
+    path, _, name = nodeid.partition("::")
+    module = Path(path).stem
+    return (
+        f"{module}::{name}" in ENGINE_WIDE_TESTS
+        or f"{module}::{name.partition('[')[0]}" in ENGINE_WIDE_TESTS
+    )
+
+
+def runs_last(nodeid: str) -> bool:
+    """An engine-wide test in a test_browser_* file runs alone after everything else (after
+    the other browser tests); the others alone before everything else."""
+    return Path(nodeid.partition("::")[0]).name.startswith("test_browser_")
+
+
+@pytest.hookimpl(optionalhook=True)  # the hook exists only with pytest-xdist installed
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` keeps the order above in each worker and runs ENGINE_WIDE_TESTS alone
+    (tests/xdist_scheduling.py); xdist's other modes are its own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.xdist_scheduling import SuiteScheduling
+
+    return SuiteScheduling(config, log, engine_wide=engine_wide, runs_last=runs_last)
 
 
 def _mark_by_needs(item) -> None:
@@ -89,6 +135,13 @@ def pytest_collection_modifyitems(items):
     # pytest-playwright leaves an event loop running, which breaks async tests after it:
     # browser tests go last.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for item in items:
+        browser = item.get_closest_marker("browser") is not None
+        if engine_wide(item.nodeid) and browser != runs_last(item.nodeid):
+            raise pytest.UsageError(
+                f"{item.nodeid}: an engine-wide test runs alone last if and only if it is a "
+                "browser test, which must then live in a test_browser_* file"
+            )
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ for the process to go, and removes the bridge and the folders.
 
 import contextlib
 import datetime
+import fcntl
 import ipaddress
 import os
 import shutil
@@ -32,6 +33,8 @@ from tests.engine import TEST_IMAGE, free_port, wait_for
 
 # Bridges of extra engines take 172.31.<240..249>.0/24: away from the main engine's pools.
 _SUBNETS = [f"172.31.{n}" for n in range(240, 250)]
+# Held while a subnet is chosen and given to a new bridge (every test session on this machine).
+_SUBNET_LOCK = Path(tempfile.gettempdir()) / "dockerweb-extra-dockerd-subnets.lock"
 
 
 # -- certificates -------------------------------------------------------------------------
@@ -177,17 +180,22 @@ class ExtraDockerd:
         return self
 
     def _make_bridge(self) -> None:
-        existing = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
-        for subnet in _SUBNETS:
-            if f" {subnet}." not in existing:
-                self._subnet = subnet
-                break
-        else:
-            raise RuntimeError("no free 172.31.24x.0/24 subnet for another test engine")
-        subprocess.run(["ip", "link", "add", "name", self.bridge, "type", "bridge"], check=True)
-        subprocess.run(
-            ["ip", "addr", "add", f"{self._subnet}.1/24", "dev", self.bridge], check=True
-        )
+        # Another test session (the other xdist worker, another run on this machine) may be
+        # making its bridge right now: a subnet is chosen and taken under one lock, so two
+        # never see the same one free.
+        with open(_SUBNET_LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            existing = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+            for subnet in _SUBNETS:
+                if f" {subnet}." not in existing:
+                    self._subnet = subnet
+                    break
+            else:
+                raise RuntimeError("no free 172.31.24x.0/24 subnet for another test engine")
+            subprocess.run(["ip", "link", "add", "name", self.bridge, "type", "bridge"], check=True)
+            subprocess.run(
+                ["ip", "addr", "add", f"{self._subnet}.1/24", "dev", self.bridge], check=True
+            )
         subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
 
     def _run_dockerd(self) -> None:

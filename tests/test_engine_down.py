@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 
 from dockerweb import gateway
 from tests.conftest import start_portal, stop_portal
+from tests.engine import wait_for
 from tests.socket_proxy import SocketProxy
 
 PAGE_BUDGET = 3.0  # seconds a page may take while the engine is down
@@ -72,7 +73,13 @@ def test_every_page_answers_quickly_with_the_banner_while_down_and_recovers(
     cid, name = container["Id"], container["Name"].lstrip("/")
     http = proxied_portal.session()
     url = proxied_portal.url
-    assert name in http.get(f"{url}/engines/local/containers/", timeout=10).text
+    # The portal (its own process) learns of the container from the engine's events: on a
+    # busy machine a moment after make_container returns.
+    wait_for(
+        lambda: name in http.get(f"{url}/engines/local/containers/", timeout=10).text,
+        timeout=30,
+        message="the portal to list the container",
+    )
 
     proxy.stop()
     down_message = html.escape(f"Docker engine at {proxy.address} is unavailable")
