@@ -57,6 +57,7 @@ ENGINE_TESTS = frozenset(
         "test_images_browse::test_image_detail_by_id_of_an_unknown_image_is_404",
         "test_images_browse::test_the_image_list_offers_the_hub_search_box",
         "test_images_build::test_build_page_offers_dockerfile_text_or_an_uploaded_context",
+        "test_engines_pages::test_the_health_fragment_says_down_for_an_engine_nobody_listens_on",
         "test_images_build::test_context_without_the_dockerfile_is_refused",
         "test_images_build::test_corrupt_archive_is_refused",
         "test_live_state::test_nothing_changed_since_render_means_no_resync",
