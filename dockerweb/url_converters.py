@@ -10,6 +10,7 @@ import re
 
 from django.urls import register_converter
 
+from dockerweb.engine_specs import NAME_PATTERN
 from dockerweb.references import reference_problem
 
 
@@ -68,7 +69,23 @@ class NetworkRefConverter(_Converter):
         return value
 
 
+class SwarmRefConverter(_Converter):
+    """A service or node id (or prefix) or a service name: letters, digits and -, no `/`
+    nor `.`, so nothing else reaches the engine's URLs."""
+
+    regex = r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}"
+
+
+class EngineNameConverter(_Converter):
+    """An engine's name (a slug), on the Engines settings pages: anything else is a 404
+    before any lookup."""
+
+    regex = NAME_PATTERN
+
+
 register_converter(ContainerRefConverter, "container")
 register_converter(ImageRefConverter, "image")
 register_converter(VolumeNameConverter, "volume")
 register_converter(NetworkRefConverter, "network")
+register_converter(SwarmRefConverter, "swarmref")
+register_converter(EngineNameConverter, "engine_slug")

@@ -1,23 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import path
 
-from dockerweb.engine_specs import NAME_PATTERN
+from dockerweb import url_converters  # noqa: F401 - registers <engine_slug:…>
 from engines import views
-
-
-class EngineNameConverter:
-    """An engine's name (a slug): anything else is a 404 before any lookup."""
-
-    regex = NAME_PATTERN
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-# Its own converter name: the engine-scoped URLs (/engines/<name>/…) have theirs.
-register_converter(EngineNameConverter, "engine_slug")
 
 app_name = "engines"
 urlpatterns = [

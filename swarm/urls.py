@@ -1,22 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import path
 
+from dockerweb import url_converters  # noqa: F401 - registers <swarmref:…>
 from swarm import views
-
-
-class SwarmRefConverter:
-    """A service or node id (or prefix) or a service name: letters, digits and -, no `/`
-    nor `.`, so nothing else reaches the engine's URLs."""
-
-    regex = r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,127}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(SwarmRefConverter, "swarmref")
 
 app_name = "swarm"
 urlpatterns = [
