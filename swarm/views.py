@@ -134,32 +134,43 @@ def service_create(request):
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def service_scale(request, service_id):
-    form = ScaleForm(request.POST)
-    if not form.is_valid():
-        return _render_service(request, service_id, scale_form=form, status=400)
-    replicas = form.cleaned_data["replicas"]
-    try:
-        name = services.scale(request.user, service_id, replicas)
-    except services.Failure as exc:
-        status = _failed(request, exc, form)
-        return _render_service(request, service_id, scale_form=form, status=status)
-    messages.success(request, f"Scaled {name} to {replicas} replicas.")
-    return redirect("swarm:service", service_id)
+    return _change_with_form(
+        request,
+        service_id,
+        ScaleForm(request.POST),
+        "scale_form",
+        lambda replicas: services.scale(request.user, service_id, replicas),
+        lambda name, replicas: f"Scaled {name} to {replicas} replicas.",
+        field="replicas",
+    )
 
 
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def service_update(request, service_id):
-    form = UpdateImageForm(request.POST)
+    return _change_with_form(
+        request,
+        service_id,
+        UpdateImageForm(request.POST),
+        "image_form",
+        lambda image: services.update_image(request.user, service_id, image),
+        lambda name, image: f"Updating {name} to {image}: its tasks are replaced one by one.",
+        field="image",
+    )
+
+
+def _change_with_form(request, service_id, form, form_key, change, success, *, field):
+    """A service change from one form field: the service page again with the form's errors
+    (400), the refusal or the engine's error (_failed), or back to it with `success`."""
     if not form.is_valid():
-        return _render_service(request, service_id, image_form=form, status=400)
-    image = form.cleaned_data["image"]
+        return _render_service(request, service_id, status=400, **{form_key: form})
+    value = form.cleaned_data[field]
     try:
-        name = services.update_image(request.user, service_id, image)
+        name = change(value)
     except services.Failure as exc:
         status = _failed(request, exc, form)
-        return _render_service(request, service_id, image_form=form, status=status)
-    messages.success(request, f"Updating {name} to {image}: its tasks are replaced one by one.")
+        return _render_service(request, service_id, status=status, **{form_key: form})
+    messages.success(request, success(name, value))
     return redirect("swarm:service", service_id)
 
 
