@@ -19,13 +19,16 @@ from dockerweb.engine_scope import EngineScopeASGI  # noqa: E402
 from dockerweb.main_loop import RememberLoop  # noqa: E402
 from dockerweb.origins import PortalOriginValidator  # noqa: E402
 from dockerweb.routing import websocket_urlpatterns  # noqa: E402
+from dockerweb.ws_closing import DropSendsToClosingSockets  # noqa: E402
 
 application = RememberLoop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": PortalOriginValidator(
-                AuthMiddlewareStack(EngineScopeASGI(URLRouter(websocket_urlpatterns)))
+            "websocket": DropSendsToClosingSockets(
+                PortalOriginValidator(
+                    AuthMiddlewareStack(EngineScopeASGI(URLRouter(websocket_urlpatterns)))
+                )
             ),
         }
     )

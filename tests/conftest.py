@@ -84,6 +84,9 @@ ENGINE_WIDE_TESTS = frozenset(
 )
 
 
+_PORTAL_LOG = pytest.StashKey[tuple]()
+
+
 def _listed(item) -> bool:
     module = item.module.__name__.rpartition(".")[2]
     return module in ENGINE_TESTS or f"{module}::{item.originalname}" in ENGINE_TESTS
@@ -115,6 +118,32 @@ def pytest_xdist_make_scheduler(config, log):
     from tests.xdist_scheduling import SuiteScheduling
 
     return SuiteScheduling(config, log, engine_wide=engine_wide, runs_last=runs_last)
+
+
+# A failing test that used the portal shows what the portal logged meanwhile (its warnings
+# and tracebacks): CI keeps the report only, not the portal's data folder.
+PORTAL_LOG_SHOWN = 6000  # characters, the end of what the test's run wrote
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    portal = item.funcargs.get("portal") if hasattr(item, "funcargs") else None
+    log = portal.data_dir / "daphne.log" if isinstance(portal, Portal) else None
+    item.stash[_PORTAL_LOG] = (log, log.stat().st_size if log and log.exists() else 0)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    log, start = item.stash.get(_PORTAL_LOG, (None, 0))
+    if report.when != "call" or not report.failed or log is None or not log.exists():
+        return
+    with log.open("rb") as written:
+        written.seek(start)
+        text = written.read().decode(errors="replace")
+    report.sections.append(("portal log during the test", text[-PORTAL_LOG_SHOWN:] or "(nothing)"))
 
 
 def _mark_by_needs(item) -> None:

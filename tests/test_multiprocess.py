@@ -163,10 +163,19 @@ def _container_story(docker_api, sockets: dict[str, Socket], redis_sockets: int,
             docker_api.remove_container(cid, force=True)
     # A marker container after it: what a second publisher sent of the first one came before
     # its own marker, so once every socket has the marker's end, nothing more is on its way.
+    # Removed only once every socket has it: a model that sees it come and go in one batch
+    # rightly publishes nothing of it at all.
     marker = docker_api.create_container(
         eng.TEST_IMAGE, command=["true"], name=eng.unique_name(), labels=eng.TEST_LABELS
     )["Id"]
-    docker_api.remove_container(marker, force=True)
+    try:
+        wait_for(
+            lambda: all(_seen(s, marker, "list:added") for s in sockets.values()),
+            timeout=30,
+            message="every socket to see the marker added",
+        )
+    finally:
+        docker_api.remove_container(marker, force=True)
     wait_for(
         lambda: all(_seen(s, marker, "list:removed") for s in sockets.values()),
         timeout=30,

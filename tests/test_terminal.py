@@ -149,7 +149,7 @@ def test_closing_the_socket_kills_a_running_foreground_sleep(
     terminal.type("sleep 1000 & sleep 1001\n")
     wait_for(lambda: "sleep 1001" in processes(docker_api, container["Id"]), message="the sleeps")
     terminal.close()
-    wait_for(lambda: nothing_runs(docker_api, container["Id"]), timeout=10, message="no exec")
+    wait_for(lambda: nothing_runs(docker_api, container["Id"]), timeout=30, message="no exec")
     left = processes(docker_api, container["Id"])
     assert "sleep 1000" not in left and "sleep 1001" not in left, left
     assert docker_api.inspect_container(container["Id"])["State"]["Running"]
@@ -171,7 +171,7 @@ def test_logging_out_ends_the_terminal(term_portal, make_container, docker_api, 
     ended = terminal.next_state()
     assert ended == {"type": "state", "state": "ended", "reason": "You logged out."}
     assert terminal.closed_code() == 1000
-    wait_for(lambda: nothing_runs(docker_api, container["Id"]), timeout=10, message="no exec")
+    wait_for(lambda: nothing_runs(docker_api, container["Id"]), timeout=30, message="no exec")
     assert "sleep 1000" not in processes(docker_api, container["Id"])
 
 
@@ -223,7 +223,7 @@ def test_an_idle_terminal_is_ended_with_a_message(
         ended = terminal.next_state(timeout=30)
         assert ended["state"] == "ended" and "idle" in ended["reason"], ended
         terminal.read_until(r"idle timeout")  # said in the terminal itself too
-        wait_for(lambda: nothing_runs(docker_api, container["Id"]), timeout=10, message="no exec")
+        wait_for(lambda: nothing_runs(docker_api, container["Id"]), timeout=30, message="no exec")
     finally:
         stop_portal(process)
 
