@@ -1,9 +1,12 @@
 """Shared fixtures: the real engine, the test image, a real portal served by Daphne, Chromium."""
 
+import atexit
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -329,22 +332,66 @@ class Portal:
         return http
 
 
-def start_portal(
-    data_dir: Path, extra_env: dict | None = None, *, migrate: bool = True
-) -> tuple[Portal, subprocess.Popen]:
-    """Daphne serving the portal on a free port. `migrate=False`: the database is already set
-    up (a second process on a shared PostgreSQL database, tests/test_multiprocess.py)."""
-    env = {
+def _portal_env(data_dir: Path, extra_env: dict | None) -> dict:
+    return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dockerweb.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DOCKERWEB_DATA_DIR": str(data_dir),
         "DOCKERWEB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         **(extra_env or {}),
     }
-    portal = Portal(url="", data_dir=data_dir, env=env)
-    if migrate:
+
+
+SQLITE_FILES = ("dockerweb.sqlite3", "dockerweb.sqlite3-wal")
+_migrated: Path | None = None
+
+
+def _migrated_sqlite() -> Path:
+    """A data dir whose SQLite database is migrated and holds the admin, made once per test
+    process. `migrate` and `ensure_admin` are two Django start-ups, seconds each on a busy
+    machine, and the same for every portal; a new portal gets a copy of the result."""
+    global _migrated
+    if _migrated is None:
+        made = Path(tempfile.mkdtemp(prefix="dockerweb-migrated-"))
+        atexit.register(shutil.rmtree, made, True)
+        template = Portal(url="", data_dir=made / "data", env=_portal_env(made / "data", None))
+        template.manage("migrate", "--noinput")
+        template.manage("ensure_admin")
+        _migrated = template.data_dir
+    return _migrated
+
+
+def _set_up_database(portal: Portal, extra_env: dict | None, from_scratch: bool) -> None:
+    sqlite = portal.data_dir / SQLITE_FILES[0]
+    if from_scratch or "DATABASE_URL" in (extra_env or {}) or sqlite.exists():
         portal.manage("migrate", "--noinput")
         portal.manage("ensure_admin")
+        return
+    portal.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in SQLITE_FILES:
+        if (_migrated_sqlite() / name).exists():
+            shutil.copyfile(_migrated_sqlite() / name, portal.data_dir / name)
+            os.chmod(portal.data_dir / name, 0o600)
+
+
+def start_portal(
+    data_dir: Path,
+    extra_env: dict | None = None,
+    *,
+    migrate: bool = True,
+    from_scratch: bool = False,
+) -> tuple[Portal, subprocess.Popen]:
+    """Daphne serving the portal on a free port.
+
+    Its SQLite database is a copy of one migrated once (`_migrated_sqlite`); `from_scratch`
+    runs `migrate` and `ensure_admin` in its data dir as `make run` does, as do PostgreSQL
+    (`DATABASE_URL`) and a data dir that already has a database. `migrate=False`: the
+    database is already set up (a second process on a shared PostgreSQL database,
+    tests/test_multiprocess.py)."""
+    env = _portal_env(data_dir, extra_env)
+    portal = Portal(url="", data_dir=data_dir, env=env)
+    if migrate:
+        _set_up_database(portal, extra_env, from_scratch)
     port = eng.free_port()
     portal.url = f"http://127.0.0.1:{port}"
     log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed with the process

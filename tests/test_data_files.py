@@ -82,7 +82,7 @@ def fresh_data_dir(tmp_path):
 def test_a_fresh_start_creates_the_data_private(fresh_data_dir):
     with umask(0o022):
         # migrate and ensure_admin in subprocesses, then Daphne: what `make run` does.
-        portal, process = start_portal(fresh_data_dir)
+        portal, process = start_portal(fresh_data_dir, from_scratch=True)
     try:
         store_a_registry_secret(portal)
         assert modes_on_disk(portal) == PRIVATE
@@ -92,7 +92,7 @@ def test_a_fresh_start_creates_the_data_private(fresh_data_dir):
 
 def test_an_older_world_readable_data_dir_is_tightened_on_start(fresh_data_dir):
     with umask(0o022):
-        portal, process = start_portal(fresh_data_dir)
+        portal, process = start_portal(fresh_data_dir, from_scratch=True)
         store_a_registry_secret(portal)
         stop_portal(process)
         # As an older portal left it: everything readable by everyone.
@@ -100,7 +100,7 @@ def test_an_older_world_readable_data_dir_is_tightened_on_start(fresh_data_dir):
         for name in (DATABASE, *KEYS):
             os.chmod(fresh_data_dir / name, 0o644)
 
-        portal, process = start_portal(fresh_data_dir)
+        portal, process = start_portal(fresh_data_dir, from_scratch=True)
     try:
         assert modes_on_disk(portal) == PRIVATE
     finally:
