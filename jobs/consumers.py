@@ -25,6 +25,7 @@ def _snapshot(job_id) -> dict | None:
         "status": job.status,
         "progress": job.progress,
         "output": job.output,
+        "lines_total": job.lines_total,
         "error": job.error,
         "result": job.result,
         "finished": job.is_finished,

@@ -43,6 +43,9 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     progress = models.JSONField(default=dict)  # the last progress snapshot, for late watchers
     output = models.TextField(blank=True)  # the last OUTPUT_LIMIT characters
+    # How many lines the job had reported when `output` was saved (its tail ends at that
+    # line): a watcher joining late numbers the live lines that follow from it.
+    lines_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict)  # e.g. {"image_id": "sha256:…", "tags": [...]}
 

@@ -2,8 +2,10 @@
 
 A job's work function gets a `Reporter`; it runs in a dedicated thread (engine streams
 block) and keeps running when every watcher has gone. Progress is coalesced: watchers get
-at most one update per FLUSH_INTERVAL however fast the engine reports, and the database
-copy (for late watchers and the record) is refreshed every SAVE_INTERVAL.
+at most one update per FLUSH_INTERVAL however fast the engine reports, and what came within
+that interval goes out when it is over (a timer), not with whatever the engine says next.
+New output lines are saved before they are sent (late watchers read the record); progress
+alone is saved every SAVE_INTERVAL.
 """
 
 import contextlib
@@ -18,7 +20,7 @@ from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from dockerweb import engines, gateway
@@ -30,6 +32,9 @@ from jobs.models import Job
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 0.2  # seconds: at most 5 updates a second to each watcher
+# Progress alone (a pull's bytes) is saved at most this often. New output lines are saved
+# before they are sent: a watcher joins the group, then reads the record, so every line is in
+# one or the other (twice at worst, which the line numbers sort out), never in neither.
 SAVE_INTERVAL = 2.0
 # With several portal processes (REDIS_URL) a job whose process stopped vouching for it for
 # STALE_AFTER is interrupted; each process looks every REAP_INTERVAL while someone watches
@@ -59,10 +64,14 @@ class Reporter:
         self._lock = threading.Lock()
         self._progress: dict = {}
         self._new_lines: list[str] = []
+        self._lines_total = 0  # lines reported so far (the output keeps the last of them)
         self._output: list[str] = []
         self._output_size = 0
         self._last_flush = 0.0
         self._last_save = 0.0
+        self._flushing = threading.Lock()  # one flush at a time: updates leave in order
+        self._timer: threading.Timer | None = None  # the flush of what is still waiting
+        self._ended = False  # the last update (finished) went out: nothing follows it
 
     def progress(self, snapshot: dict) -> None:
         with self._lock:
@@ -72,6 +81,7 @@ class Reporter:
     def line(self, text: str) -> None:
         with self._lock:
             self._new_lines.append(text)
+            self._lines_total += 1
             self._output.append(text)
             self._output_size += len(text) + 1
             while self._output_size > OUTPUT_LIMIT and len(self._output) > 1:
@@ -80,37 +90,72 @@ class Reporter:
 
     @property
     def output(self) -> str:
+        return self.saved_output()[0]
+
+    def saved_output(self) -> tuple[str, int]:
+        """(the output's kept tail, the number of lines reported up to its end)."""
         with self._lock:
-            return "\n".join(self._output)
+            return "\n".join(self._output), self._lines_total
 
     def _maybe_flush(self) -> None:
-        now = time.monotonic()
-        if now - self._last_flush >= FLUSH_INTERVAL:
+        wait = self._last_flush + FLUSH_INTERVAL - time.monotonic()
+        if wait <= 0:
             self.flush()
+            return
+        # Within the interval: sent when it is over. A build step's last line before a long
+        # RUN would otherwise wait for the step's next output, however late.
+        with self._lock:
+            if self._timer is None:
+                self._timer = threading.Timer(wait, self._timed_flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _timed_flush(self) -> None:
+        try:
+            self.flush()
+        finally:
+            connection.close()  # the timer's thread had its own
 
     def current_progress(self) -> dict:
         with self._lock:
             return self._progress
 
     def flush(self, *, save: bool = True, **final) -> None:
-        """Send what changed to watchers (and to the database every SAVE_INTERVAL)."""
+        """Send what changed to watchers, after saving it when it holds new lines (progress
+        alone: every SAVE_INTERVAL)."""
+        with self._flushing:
+            self._flush(save, final)
+
+    def _flush(self, save: bool, final: dict) -> None:
         now = time.monotonic()
         with self._lock:
+            if self._timer is not None:  # this flush sends what it was waiting for
+                self._timer.cancel()
+                self._timer = None
+            if self._ended:
+                return
+            self._ended = bool(final.get("finished"))
             lines, self._new_lines = self._new_lines[-LINES_PER_UPDATE:], []
-            progress = self._progress
+            progress, total = self._progress, self._lines_total
+            output = "\n".join(self._output)
         self._last_flush = now
+        if save and (lines or now - self._last_save >= SAVE_INTERVAL):
+            self._last_save = now
+            Job.objects.filter(pk=self.job.pk).update(
+                progress=progress, output=output, lines_total=total
+            )
         payload = {
             "type": "job",
             "id": str(self.job.id),
             "status": self.job.status,
             "progress": progress,
             "lines": lines,
+            # The number of the first of `lines` (0-based, over every line reported): a
+            # watcher skips what its snapshot already held.
+            "first_line": total - len(lines),
             **final,
         }
         publish(job_group(self.job.id), payload)
-        if save and now - self._last_save >= SAVE_INTERVAL:
-            self._last_save = now
-            Job.objects.filter(pk=self.job.pk).update(progress=progress, output=self.output)
 
 
 def publish(group: str, payload: dict) -> None:
@@ -169,9 +214,19 @@ def _finish(job: Job, reporter: Reporter, status: str, *, error: str = "", resul
     job.error = error
     job.result = result or {}
     job.finished_at = timezone.now()
-    job.output = reporter.output
+    job.output, job.lines_total = reporter.saved_output()
     job.progress = reporter.current_progress()
-    job.save(update_fields=["status", "error", "result", "finished_at", "output", "progress"])
+    job.save(
+        update_fields=[
+            "status",
+            "error",
+            "result",
+            "finished_at",
+            "output",
+            "lines_total",
+            "progress",
+        ]
+    )
     # The whole (bounded) output goes with the last update: a watcher who joined between the
     # save above and this message must not see the last lines twice.
     reporter.flush(save=False, error=error, result=job.result, finished=True, output=job.output)
@@ -245,6 +300,7 @@ def _tell_interrupted(job: Job) -> None:
             "result": job.result,
             "finished": True,
             "output": job.output,
+            "lines_total": job.lines_total,
         },
     )
     _announce(job)

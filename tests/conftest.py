@@ -495,8 +495,15 @@ def remove_image_and_its_containers(docker_api, image_id: str) -> None:
         all=True, filters={"label": [f"{eng.LABEL_KEY}={eng.SESSION}"], "ancestor": image_id}
     )
     for container in users:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             docker_api.remove_container(container["Id"], force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            # A build's intermediate container that the engine is removing itself (a test
+            # that failed while its build ran).
+            if "already in progress" not in str(exc):
+                raise
     with contextlib.suppress(docker.errors.NotFound):
         docker_api.remove_image(image_id, force=True)
 

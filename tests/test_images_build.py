@@ -395,6 +395,19 @@ def test_build_output_streams_live_on_the_job_page(
     expect(output).to_contain_text("live-1")
     expect(status).to_have_text("Running")
     assert "live-6" not in output.text_content()
+
+    # A second watcher opened mid-build: the record it starts from, then live lines, each line
+    # once and in order (none lost between the two, none twice).
+    expect(output).to_contain_text("live-2")
+    late = page.context.new_page()
+    late.goto(page.url)
+    late_output = late.locator("[data-job-output]")
+    expect(late_output).to_contain_text("live-4", timeout=30_000)
+    so_far = [line for line in late_output.text_content().splitlines() if line.startswith("live-")]
+    assert "live-6" not in so_far, "the build ended before the check: too slow to say"
+    assert so_far == [f"live-{i}" for i in range(1, len(so_far) + 1)], so_far
+    late.close()
+
     expect(output).to_contain_text("live-6", timeout=30_000)
     expect(status).to_have_text("Succeeded", timeout=30_000)
     expect(page.locator("[data-job-progress]")).to_be_hidden()

@@ -46,12 +46,11 @@
         this.notice.hidden = false;
         return;
       }
-      if (msg.output !== undefined) this.output.textContent = msg.output || "";
-      else if (msg.lines && msg.lines.length) {
-        const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 24;
-        this.output.append(msg.lines.join("\n") + "\n");
-        if (atBottom) this.output.scrollTop = this.output.scrollHeight;
-      }
+      if (msg.output !== undefined) {
+        this.output.textContent = msg.output || "";
+        // The recorded output ends at this line; live lines are numbered from it.
+        this.linesShown = msg.lines_total ?? (msg.first_line ?? 0) + (msg.lines || []).length;
+      } else if (msg.lines && msg.lines.length) this.appendLines(msg.lines, msg.first_line);
       if (msg.progress && msg.progress.layers) this.showProgress(msg.progress);
       this.status.textContent = LABELS[msg.status] || msg.status;
       this.status.className = `state-badge job-status-${msg.status}`;
@@ -62,6 +61,21 @@
       }
       if (msg.status === "succeeded" && msg.result) this.showResult(msg.result);
       if (msg.finished) this.root.dataset.finished = "1";
+    }
+
+    // Lines sent while this page read the recorded output may be in both: only those past
+    // what it shows are added.
+    appendLines(lines, first) {
+      const shown = this.linesShown ?? 0;
+      const fresh = first === undefined ? lines : lines.slice(Math.max(0, shown - first));
+      if (first !== undefined) this.linesShown = Math.max(shown, first + lines.length);
+      if (!fresh.length) return;
+      const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 24;
+      // The recorded output ends without a line break; live lines each end with one.
+      const text = this.output.textContent;
+      const breakFirst = text && !text.endsWith("\n") ? "\n" : "";
+      this.output.append(breakFirst + fresh.join("\n") + "\n");
+      if (atBottom) this.output.scrollTop = this.output.scrollHeight;
     }
 
     showResult(result) {
