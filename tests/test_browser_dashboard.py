@@ -25,7 +25,9 @@ def screenshot(page, name: str) -> None:
 
 
 def running_on_engine(docker_api) -> int:
-    return len(docker_api.containers(filters={"status": "running"}))
+    """What the dashboard counts as running: the engine's running and restarting (another
+    run's crash-looping container is "restarting" between its starts)."""
+    return len(docker_api.containers(filters={"status": ["running", "restarting"]}))
 
 
 def test_the_dashboard_shows_the_engines_version_and_the_running_count_follows_the_cli(
@@ -46,12 +48,18 @@ def test_the_dashboard_shows_the_engines_version_and_the_running_count_follows_t
 
     # Others share the engine: wait until the page agrees with the engine's count, which
     # now includes ours; the page was not reloaded to get there.
+    seen = []
+
     def agrees():
         nonlocal expected
         expected = running_on_engine(docker_api)
-        return running.inner_text().replace(",", "") == str(expected)
+        seen.append((running.inner_text().replace(",", ""), expected))
+        return seen[-1][0] == str(expected)
 
-    eng.wait_for(agrees, timeout=20, interval=0.2, message="the running count to follow")
+    try:
+        eng.wait_for(agrees, timeout=20, interval=0.2, message="the running count to follow")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; (page, engine) last: {seen[-5:]}") from None
     assert page.evaluate("window.notReloaded") is True
     assert before != running.inner_text() or expected == int(before.replace(",", ""))
     expect(page.locator("#disk-usage [data-disk-usage]")).to_be_visible(timeout=60_000)

@@ -9,7 +9,7 @@ import docker.errors
 import pytest
 from playwright.sync_api import expect
 
-from tests.engine import TEST_LABELS, unique_name
+from tests.engine import TEST_LABELS, unique_name, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -114,6 +114,19 @@ def test_the_top_navigation_is_a_menu_behind_the_menu_button(admin_page, portal)
     expect(menu).to_be_hidden()
 
 
+CELL_BOXES = """row => {
+  const box = (label) => {
+    const cell = row.querySelector(`td[data-label="${label}"]`);
+    const rect = cell && cell.getBoundingClientRect();
+    return rect && rect.width && rect.height
+      ? { x: rect.x, y: rect.y, width: rect.width, height: rect.height }
+      : null;
+  };
+  const name = box("Name"), image = box("Image");
+  return name && image ? [name, image] : null;
+}"""
+
+
 def test_on_a_phone_list_rows_stack_and_wide_tables_scroll_in_a_focusable_box(
     admin_page, portal, make_container
 ):
@@ -124,8 +137,9 @@ def test_on_a_phone_list_rows_stack_and_wide_tables_scroll_in_a_focusable_box(
     wait_live(page)
     row = page.locator(f'#container-rows [data-container-id="{container["Id"]}"]')
     expect(row).to_be_visible()  # the portal's model has seen it (events reach it a bit later)
-    name_cell = row.locator('td[data-label="Name"]').bounding_box()
-    image_cell = row.locator('td[data-label="Image"]').bounding_box()
+    # Both cells measured at once, in the page: a live update may replace the row between
+    # two separate measurements (then one of them finds nothing).
+    name_cell, image_cell = wait_for(lambda: row.evaluate(CELL_BOXES), message="the row laid out")
     # One above the other, each the row's width: not squeezed side by side into columns.
     assert image_cell["y"] >= name_cell["y"] + name_cell["height"] - 1, (name_cell, image_cell)
     assert image_cell["width"] > PHONE["width"] / 2, image_cell
