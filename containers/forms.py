@@ -1,11 +1,8 @@
-import shlex
-
 from django import forms
 from django.core.exceptions import ValidationError
 
 from dockerweb import gateway, parsing
 from dockerweb.gateway.types import RunSpec
-from dockerweb.references import reference_problem
 
 RESTART_POLICIES = [
     ("no", "Never restart"),
@@ -84,11 +81,7 @@ class RunContainerForm(forms.Form):
         self.user = user
 
     def clean_image(self):
-        image = self.cleaned_data["image"].strip()
-        problem = reference_problem(image)
-        if problem:
-            raise ValidationError(problem)
-        return image
+        return parsing.parse_image(self.cleaned_data["image"])
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -100,10 +93,7 @@ class RunContainerForm(forms.Form):
         return name
 
     def clean_command(self):
-        try:
-            return tuple(shlex.split(self.cleaned_data["command"]))
-        except ValueError as exc:
-            raise ValidationError(f"The command can't be split into arguments: {exc}.") from None
+        return parsing.parse_command(self.cleaned_data["command"])
 
     def clean_env(self):
         return parsing.parse_env(self.cleaned_data["env"])

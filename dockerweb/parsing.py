@@ -1,4 +1,5 @@
-"""Parsers for the run form's line-based fields (env, labels, ports, volumes).
+"""Parsers for the run form's fields (image, command, and the line-based env, labels,
+ports, volumes), which the New service form shares.
 
 Each returns clean values or raises ValidationError naming the line and what is wrong,
 so the user fixes the form before anything reaches the engine.
@@ -6,17 +7,36 @@ so the user fixes the form before anything reaches the engine.
 
 import ipaddress
 import re
+import shlex
 
 from django.core.exceptions import ValidationError
 
 from dockerweb.gateway.types import ALL_INTERFACES, PORTAL_LABEL_PREFIX, PortSpec, VolumeSpec
 from dockerweb.host_access import binds
+from dockerweb.references import reference_problem
 
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 LABEL_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
 # The engine's rule for container and volume names.
 OBJECT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+def parse_image(text: str) -> str:
+    """An image reference or id, as typed (surrounding spaces dropped)."""
+    image = text.strip()
+    problem = reference_problem(image)
+    if problem:
+        raise ValidationError(problem)
+    return image
+
+
+def parse_command(text: str) -> tuple[str, ...]:
+    """A command that overrides the image's, split into arguments as a shell would."""
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as exc:
+        raise ValidationError(f"The command can't be split into arguments: {exc}.") from None
 
 
 def _lines(text: str):

@@ -5,8 +5,6 @@ the engine socket, the portal's labels…) is the host-access policy's to say, j
 complete service spec (swarm/services.py), never here field by field.
 """
 
-import shlex
-
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -17,17 +15,8 @@ from dockerweb.gateway.swarm_types import (
     ServiceMountSpec,
     ServicePortSpec,
 )
-from dockerweb.references import reference_problem
 
 MAX_REPLICAS = 100
-
-
-def _image(value: str) -> str:
-    image = value.strip()
-    problem = reference_problem(image)
-    if problem:
-        raise ValidationError(problem)
-    return image
 
 
 def parse_service_ports(text: str) -> tuple[ServicePortSpec, ...]:
@@ -126,7 +115,7 @@ class NewServiceForm(forms.Form):
     )
 
     def clean_image(self):
-        return _image(self.cleaned_data["image"])
+        return parsing.parse_image(self.cleaned_data["image"])
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -147,10 +136,7 @@ class NewServiceForm(forms.Form):
         return parse_mounts(self.cleaned_data["mounts"])
 
     def clean_command(self):
-        try:
-            return tuple(shlex.split(self.cleaned_data["command"]))
-        except ValueError as exc:
-            raise ValidationError(f"The command can't be split into arguments: {exc}.") from None
+        return parsing.parse_command(self.cleaned_data["command"])
 
     def clean_labels(self):
         return parsing.parse_labels(self.cleaned_data["labels"])
@@ -181,7 +167,7 @@ class UpdateImageForm(forms.Form):
     )
 
     def clean_image(self):
-        return _image(self.cleaned_data["image"])
+        return parsing.parse_image(self.cleaned_data["image"])
 
 
 class NodeForm(forms.Form):

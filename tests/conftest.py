@@ -233,6 +233,23 @@ def swarm_dockerd(test_image):
     engine.stop()
 
 
+@pytest.fixture
+def swarm_engine(settings, swarm_dockerd):
+    """Two engines declared, as configuration management would: the main one and the swarm
+    manager ("swarm", at /engines/swarm/…); the manager's docker-py client. Services made here
+    are removed after the test."""
+    from dockerweb.env import DeclaredEngine
+
+    settings.DOCKERWEB_ENGINES = [
+        DeclaredEngine("local", settings.DOCKER_HOST, None),
+        DeclaredEngine("swarm", swarm_dockerd.unix_address, None),
+    ]
+    client = swarm_dockerd.client()
+    yield client
+    for service in client.services(filters={"label": f"{eng.LABEL_KEY}={eng.SESSION}"}):
+        client.remove_service(service["ID"])
+
+
 @pytest.fixture(scope="session")
 def ssh_server(docker_api):
     """An sshd of this session's own on 127.0.0.1 (tests/ssh_server.py) whose logins reach
@@ -368,9 +385,10 @@ def _set_up_database(portal: Portal, extra_env: dict | None, from_scratch: bool)
         portal.manage("ensure_admin")
         return
     portal.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    template = _migrated_sqlite()
     for name in SQLITE_FILES:
-        if (_migrated_sqlite() / name).exists():
-            shutil.copyfile(_migrated_sqlite() / name, portal.data_dir / name)
+        if (template / name).exists():
+            shutil.copyfile(template / name, portal.data_dir / name)
             os.chmod(portal.data_dir / name, 0o600)
 
 

@@ -358,21 +358,6 @@ def test_services_are_created_and_changed_only_from_what_the_policy_approved():
     assert _calls({"roll_back_service"}) == {("swarm/services.py", "roll_back")}
 
 
-@pytest.fixture
-def swarm_engine(settings, swarm_dockerd):
-    """The swarm manager declared as engine "swarm"; the services made here removed after."""
-    from dockerweb.env import DeclaredEngine
-
-    settings.DOCKERWEB_ENGINES = [
-        DeclaredEngine("local", settings.DOCKER_HOST, None),
-        DeclaredEngine("swarm", swarm_dockerd.unix_address, None),
-    ]
-    client = swarm_dockerd.client()
-    yield client
-    for service in client.services(filters={"label": f"{eng.LABEL_KEY}={eng.SESSION}"}):
-        client.remove_service(service["ID"])
-
-
 def _new_service(client, name):
     return client.post(
         "/engines/swarm/swarm/services/new/",

@@ -14,7 +14,6 @@ from django.test import Client
 
 from audit.models import AuditEntry
 from dockerweb.asgi import application
-from dockerweb.env import DeclaredEngine
 from dockerweb.host_access.config import host_access
 from dockerweb.host_access.services import container_body
 from roles.definitions import ROLES, install_roles
@@ -27,20 +26,6 @@ LABEL_LINES = "\n".join(f"{key}={value}" for key, value in eng.TEST_LABELS.items
 TICKER = "sh -c 'trap \"exit 0\" TERM; while true; do echo tick-$(hostname); sleep 0.2; done'"
 SWARM = "/engines/swarm/swarm"
 SAME_ORIGIN = [(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")]
-
-
-@pytest.fixture
-def on_swarm(settings, swarm_dockerd):
-    """Two engines declared, as configuration management would: the main one and the swarm
-    manager ("swarm", at /engines/swarm/…). Services made here are removed after the test."""
-    settings.DOCKERWEB_ENGINES = [
-        DeclaredEngine("local", settings.DOCKER_HOST, None),
-        DeclaredEngine("swarm", swarm_dockerd.unix_address, None),
-    ]
-    client = swarm_dockerd.client()
-    yield client
-    for service in client.services(filters={"label": f"{eng.LABEL_KEY}={eng.SESSION}"}):
-        client.remove_service(service["ID"])
 
 
 @pytest.fixture
@@ -146,8 +131,8 @@ def test_an_engine_that_is_no_swarm_manager_says_so(admin_client, docker_api):
 
 
 @pytest.mark.django_db
-def test_create_scale_update_roll_back_and_remove_a_service(admin_client, on_swarm):
-    engine = on_swarm
+def test_create_scale_update_roll_back_and_remove_a_service(admin_client, swarm_engine):
+    engine = swarm_engine
     name = eng.unique_name("dwt-svc").replace("_", "-")
     since = _last_entry()
 
@@ -202,7 +187,9 @@ def test_create_scale_update_roll_back_and_remove_a_service(admin_client, on_swa
 
 
 @pytest.mark.django_db
-def test_an_operator_cannot_mount_the_host_or_the_engine_socket_through_a_service(on_swarm, roles):
+def test_an_operator_cannot_mount_the_host_or_the_engine_socket_through_a_service(
+    swarm_engine, roles
+):
     operator = client_for(make_user("swarm-operator", groups=("Operator",)))
     since = _last_entry()
     for mounts in ("/:/host", "/var/run/docker.sock:/var/run/docker.sock", "data:/etc"):
@@ -212,14 +199,14 @@ def test_an_operator_cannot_mount_the_host_or_the_engine_socket_through_a_servic
 
         assert refused.status_code == 403, (mounts, refused.status_code)
         assert "administrators only" in text(refused) or "never mounts it" in text(refused)
-        assert _named(on_swarm, name) == []
+        assert _named(swarm_engine, name) == []
     failed = AuditEntry.Outcome.FAILED
     assert [(a, o) for a, _, o in _audited(since)] == [("service.create", failed)] * 3
 
 
 @pytest.mark.django_db
 def test_not_even_an_administrator_mounts_the_swarm_engines_own_socket(
-    admin_client, on_swarm, swarm_dockerd, settings
+    admin_client, swarm_engine, swarm_dockerd, settings
 ):
     # Its folder is an allowed bind root, and the socket is not the main engine's: it is
     # still the engine this service would run on.
@@ -230,11 +217,11 @@ def test_not_even_an_administrator_mounts_the_swarm_engines_own_socket(
 
     assert refused.status_code == 403
     assert "holds the Docker engine's socket" in text(refused)
-    assert _named(on_swarm, name) == []
+    assert _named(swarm_engine, name) == []
 
 
 @pytest.mark.django_db
-def test_a_viewer_sees_the_swarm_but_changes_nothing(on_swarm, roles, admin_client):
+def test_a_viewer_sees_the_swarm_but_changes_nothing(swarm_engine, roles, admin_client):
     name = eng.unique_name("dwt-viewed").replace("_", "-")
     # Published through the swarm's ingress network: no task here, so no engine on this
     # host needs its overlay (two swarms' ingress networks on one host clash).
@@ -256,13 +243,13 @@ def test_a_viewer_sees_the_swarm_but_changes_nothing(on_swarm, roles, admin_clie
         (f"{base}remove/", {}),
     ):
         assert viewer.post(path, data).status_code == 403, path
-    (service,) = _named(on_swarm, name)
+    (service,) = _named(swarm_engine, name)
     assert service["Spec"]["Mode"]["Replicated"]["Replicas"] == 0
     assert service["Spec"]["EndpointSpec"]["Ports"][0]["PublishedPort"] == 18701
     assert "18701→80/tcp" in text(viewer.get(base))
-    assert _named(on_swarm, "viewer-made") == []
+    assert _named(swarm_engine, "viewer-made") == []
     # Nodes are changed by administrators only (no role holds swarm.manage_node).
-    node_id = on_swarm.nodes()[0]["ID"]
+    node_id = swarm_engine.nodes()[0]["ID"]
     operator = client_for(make_user("swarm-op2", groups=("Operator",)))
     assert operator.get(f"{SWARM}/nodes/{node_id}/").status_code == 403
 
@@ -287,7 +274,9 @@ async def _receive_until(communicator, wanted, timeout=30):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_swarm_sockets_stream_a_services_logs_and_say_when_it_changed(on_swarm, settings):
+async def test_the_swarm_sockets_stream_a_services_logs_and_say_when_it_changed(
+    swarm_engine, settings
+):
     from asgiref.sync import sync_to_async
 
     admin = await User.objects.acreate(username="swarm-ws-admin", is_superuser=True)
@@ -296,7 +285,7 @@ async def test_the_swarm_sockets_stream_a_services_logs_and_say_when_it_changed(
     name = eng.unique_name("dwt-logs").replace("_", "-")
     created = await sync_to_async(_new)(client, name, replicas="1")
     assert created.status_code == 302
-    (service,) = await sync_to_async(_named)(on_swarm, name)
+    (service,) = await sync_to_async(_named)(swarm_engine, name)
 
     logs = WebsocketCommunicator(
         application, f"/engines/swarm/ws/swarm/services/{name}/logs/", headers=headers
@@ -311,7 +300,7 @@ async def test_the_swarm_sockets_stream_a_services_logs_and_say_when_it_changed(
         await _receive_until(events, lambda m: m == {"type": "state", "state": "following"})
         await _receive_until(events, lambda m: m.get("type") == "changed")  # the catch-up
 
-        await sync_to_async(on_swarm.remove_service)(service["ID"])  # changed elsewhere
+        await sync_to_async(swarm_engine.remove_service)(service["ID"])  # changed elsewhere
 
         await _receive_until(
             events, lambda m: m.get("type") == "changed" and "service" in m["kinds"]

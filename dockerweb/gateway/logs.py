@@ -56,6 +56,18 @@ def engine_time(ns: int) -> str:
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}"
 
 
+def log_params(*, tail: int | None, follow: bool, timestamps: bool) -> dict:
+    """The query of a logs call, a container's or a service's: both streams, the last `tail`
+    lines (None: all), then following or not."""
+    return {
+        "stdout": 1,
+        "stderr": 1,
+        "follow": int(follow),
+        "timestamps": int(timestamps),
+        "tail": "all" if tail is None else str(tail),
+    }
+
+
 def open_log_stream(
     container_id: str,
     *,
@@ -75,13 +87,7 @@ def open_log_stream(
     raw stream). Raises NotFound, EngineUnavailable, EngineError.
     """
     client = api()
-    params = {
-        "stdout": 1,
-        "stderr": 1,
-        "follow": int(follow),
-        "timestamps": int(timestamps),
-        "tail": "all" if tail is None else str(tail),
-    }
+    params = log_params(tail=tail, follow=follow, timestamps=timestamps)
     if since_ns is not None:
         params["since"] = engine_time(since_ns)
     if until_ns is not None:

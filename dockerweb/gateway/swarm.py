@@ -12,7 +12,7 @@ import copy
 from . import raw_http
 from .client import api, translate_errors
 from .errors import InvalidRequest
-from .logs import LogStream
+from .logs import LogStream, log_params
 from .swarm_types import (
     CheckedService,
     NewService,
@@ -369,13 +369,7 @@ def open_service_logs(
     with translate_errors():
         spec = client.inspect_service(service_id).get("Spec") or {}
     tty = bool(((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("TTY"))
-    params = {
-        "stdout": 1,
-        "stderr": 1,
-        "follow": int(follow),
-        "timestamps": int(timestamps),
-        "tail": "all" if tail is None else str(tail),
-    }
+    params = log_params(tail=tail, follow=follow, timestamps=timestamps)
     with translate_errors():
         # timeout=None: a quiet service must not end a followed stream.
         response = raw_http.get(
