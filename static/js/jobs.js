@@ -48,6 +48,8 @@
       }
       if (msg.output !== undefined) {
         this.output.textContent = msg.output || "";
+        // The recorded output ends without a line break; live lines each end with one.
+        this.needsBreak = Boolean(msg.output) && !msg.output.endsWith("\n");
         // The recorded output ends at this line; live lines are numbered from it.
         this.linesShown = msg.lines_total ?? (msg.first_line ?? 0) + (msg.lines || []).length;
       } else if (msg.lines && msg.lines.length) this.appendLines(msg.lines, msg.first_line);
@@ -71,10 +73,8 @@
       if (first !== undefined) this.linesShown = Math.max(shown, first + lines.length);
       if (!fresh.length) return;
       const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 24;
-      // The recorded output ends without a line break; live lines each end with one.
-      const text = this.output.textContent;
-      const breakFirst = text && !text.endsWith("\n") ? "\n" : "";
-      this.output.append(breakFirst + fresh.join("\n") + "\n");
+      this.output.append((this.needsBreak ? "\n" : "") + fresh.join("\n") + "\n");
+      this.needsBreak = false;
       if (atBottom) this.output.scrollTop = this.output.scrollHeight;
     }
 
